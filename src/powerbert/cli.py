@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _execute(args: argparse.Namespace) -> dict:
-    from .retention import PowerConfig
+    from .modeling import PowerModel
+    from .retention import validate_retention
     from .tasks import get_task
     from .training import TaskData, evaluate, finetune, retrain, run_pipeline, search
 
@@ -121,19 +122,29 @@ def _execute(args: argparse.Namespace) -> dict:
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,
                             allow_collapse=args.allow_collapse, **data_options)
+    override = _parse_retention(args.retention) if args.command == "retrain" else None
+    if override is not None:
+        validate_retention(override.retention, PowerModel.from_pretrained(model).num_layers)
     data = TaskData.for_model(task, model, max_train_samples=args.max_train_samples, **data_options)
     if args.command == "finetune":
         return finetune(model, data, args.output_dir, stages["finetune"], args.seed)
     if args.command == "search":
         config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed)
         return {"retention": config.retention, "retention_masses": config.masses}
-    override = None
-    if args.retention:
-        try:
-            override = PowerConfig([int(x) for x in args.retention.split(",")])
-        except ValueError:
-            raise PowerBertError(f"--retention {args.retention!r} must be comma-separated integers") from None
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
+
+
+def _parse_retention(text: str | None):
+    """`--retention 40,30,20` as a PowerConfig (validated), or None."""
+    from .retention import PowerConfig
+
+    if not text:
+        return None
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise PowerBertError(f"--retention {text!r} must be comma-separated integers") from None
+    return PowerConfig(values)
 
 
 def main(argv: list[str] | None = None) -> int:

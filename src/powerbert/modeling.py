@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoModelForSequenceClassification, PreTrainedModel
+from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .adapters import get_adapter
+from .adapters import check_supported, get_adapter
 from .errors import PowerBertError
 from .extract import SoftExtract, hard_extract
 from .retention import PowerConfig, flop_fraction, validate_retention
@@ -179,13 +179,28 @@ def get_power_model(model: PreTrainedModel, power_config: PowerConfig) -> PowerM
     return PowerModel(model, power_config)
 
 
+def load_config(name_or_path: str | os.PathLike) -> PretrainedConfig:
+    """The checkpoint's config, checked to be a supported encoder, with a one-line error otherwise."""
+    try:
+        config = AutoConfig.from_pretrained(name_or_path)
+    except (OSError, ValueError, KeyError) as err:
+        raise PowerBertError(f"cannot load a model from {name_or_path}: {_first_line(err)}") from None
+    check_supported(config)
+    return config
+
+
 def load_classifier(name_or_path: str | os.PathLike, **kwargs) -> PreTrainedModel:
     """AutoModelForSequenceClassification.from_pretrained with a one-line error for a missing or bad checkpoint."""
+    load_config(name_or_path)
     try:
         return AutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
-    except (OSError, ValueError, KeyError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise PowerBertError(f"cannot load a classifier from {name_or_path}: {first_line}") from None
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        raise PowerBertError(f"cannot load a classifier from {name_or_path}: {_first_line(err)}") from None
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def replace_directory(tmp: Path, target: Path) -> None:

@@ -1,6 +1,6 @@
 """The nine GLUE tasks: where their data lies, their labels, their metric and the original's hyperparameters."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
@@ -36,7 +36,7 @@ class GlueTask:
     dev_file: str = "dev.tsv"
     hub_validation: str = "validation"
     has_header: bool = True
-    extra: dict = field(default_factory=dict)
+    label_names: tuple[str, ...] | None = None  # readable names for id2label, when the file's labels are 0/1
 
     @property
     def num_labels(self) -> int:
@@ -54,15 +54,19 @@ TASKS: dict[str, GlueTask] = {
     task.name: task
     for task in [
         GlueTask("cola", "CoLA", ("3",), "1", _BINARY, "matthews_correlation",
-                 Hyperparameters(2e-5, 1.5e-3, 7e-3, 32, 64), "cola", ("sentence",), has_header=False),
+                 Hyperparameters(2e-5, 1.5e-3, 7e-3, 32, 64), "cola", ("sentence",), has_header=False,
+                 label_names=("unacceptable", "acceptable")),
         GlueTask("sst2", "SST-2", ("sentence",), "label", _BINARY, "accuracy",
-                 Hyperparameters(3e-5, 5e-4, 2e-4, 64, 64), "sst2", ("sentence",)),
+                 Hyperparameters(3e-5, 5e-4, 2e-4, 64, 64), "sst2", ("sentence",),
+                 label_names=("negative", "positive")),
         GlueTask("mrpc", "MRPC", ("#1 String", "#2 String"), "Quality", _BINARY, "f1",
-                 Hyperparameters(6e-5, 3e-3, 3e-3, 64, 128), "mrpc", ("sentence1", "sentence2")),
+                 Hyperparameters(6e-5, 3e-3, 3e-3, 64, 128), "mrpc", ("sentence1", "sentence2"),
+                 label_names=("not_equivalent", "equivalent")),
         GlueTask("stsb", "STS-B", ("sentence1", "sentence2"), "score", None, "spearman",
                  Hyperparameters(3e-5, 3e-3, 1e-3, 64, 64), "stsb", ("sentence1", "sentence2")),
         GlueTask("qqp", "QQP", ("question1", "question2"), "is_duplicate", _BINARY, "f1",
-                 Hyperparameters(3e-5, 1e-4, 3e-4, 64, 128), "qqp", ("question1", "question2")),
+                 Hyperparameters(3e-5, 1e-4, 3e-4, 64, 128), "qqp", ("question1", "question2"),
+                 label_names=("not_duplicate", "duplicate")),
         GlueTask("mnli", "MNLI", ("sentence1", "sentence2"), "gold_label", ("entailment", "neutral", "contradiction"),
                  "accuracy", Hyperparameters(3e-5, 2e-4, 1e-4, 64, 128), "mnli", ("premise", "hypothesis"),
                  dev_file="dev_matched.tsv", hub_validation="validation_matched"),
@@ -75,7 +79,8 @@ TASKS: dict[str, GlueTask] = {
                  Hyperparameters(3e-5, 3e-3, 1e-3, 16, 256), "rte", ("sentence1", "sentence2")),
         # WNLI is not in the original's table; RTE's values (the closest task) are used.
         GlueTask("wnli", "WNLI", ("sentence1", "sentence2"), "label", _BINARY, "accuracy",
-                 Hyperparameters(3e-5, 3e-3, 1e-3, 16, 128), "wnli", ("sentence1", "sentence2")),
+                 Hyperparameters(3e-5, 3e-3, 1e-3, 16, 128), "wnli", ("sentence1", "sentence2"),
+                 label_names=("not_entailment", "entailment")),
     ]
 }
 

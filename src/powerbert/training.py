@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .data import load_glue, model_max_length, tokenize
 from .errors import PowerBertError
-from .modeling import PowerModel, load_classifier, replace_directory
+from .modeling import PowerModel, load_classifier, load_config, replace_directory
 from .retention import PowerConfig, is_collapsed, retention_from_masses, write_json_atomic
 from .tasks import GlueTask, compute_metrics
 
@@ -69,10 +69,8 @@ class TaskData:
     @classmethod
     def for_model(cls, task: GlueTask, model_dir: str, **kwargs) -> "TaskData":
         """TaskData tokenized with the tokenizer that lies in (or is named by) model_dir."""
-        tokenizer = load_tokenizer(model_dir)
-        from transformers import AutoConfig
-
-        return cls(task, tokenizer, AutoConfig.from_pretrained(model_dir), **kwargs)
+        config = load_config(model_dir)
+        return cls(task, load_tokenizer(model_dir), config, **kwargs)
 
     def dev_lengths(self) -> list[int]:
         """Real (unpadded) token count of every dev input."""
@@ -178,7 +176,7 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
     """Stage 1: fine-tune a Hugging Face encoder on the task; keeps the best dev epoch."""
     task = data.task
     torch.manual_seed(seed)
-    labels = {i: name for i, name in enumerate(task.labels or ("score",))}
+    labels = dict(enumerate(task.label_names or task.labels or ("score",)))
     model = load_classifier(
         model_name_or_path,
         num_labels=task.num_labels,

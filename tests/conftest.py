@@ -1,0 +1,33 @@
+"""Tiny random models of every supported architecture, and a GLUE folder written by the tests."""
+
+import pytest
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification
+
+ARCHITECTURES = ["bert", "roberta", "albert", "distilbert", "electra"]
+NUM_LAYERS = 3
+
+
+def tiny_classifier(model_type: str, num_labels: int = 2, seed: int = 0):
+    """A 3-layer, 32-wide random classifier of the given architecture, in eval mode."""
+    torch.manual_seed(seed)
+    config = AutoConfig.for_model(
+        model_type, vocab_size=120, hidden_size=32, num_hidden_layers=NUM_LAYERS, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=66, num_labels=num_labels, embedding_size=16,
+        dim=32, n_layers=NUM_LAYERS, n_heads=4, hidden_dim=64, pad_token_id=0,
+    )
+    return AutoModelForSequenceClassification.from_config(config).eval()
+
+
+def padded_batch(lengths: list[int], width: int | None = None, seed: int = 0):
+    """Random token ids (>= 3, so no pad id) right-padded to `width`, with their 0/1 attention mask."""
+    generator = torch.Generator().manual_seed(seed)
+    width = width or max(lengths)
+    ids = torch.randint(3, 120, (len(lengths), width), generator=generator)
+    mask = (torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]).long()
+    return ids * mask, mask
+
+
+@pytest.fixture(params=ARCHITECTURES)
+def model_type(request) -> str:
+    return request.param

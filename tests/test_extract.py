@@ -1,0 +1,40 @@
+import torch
+
+from powerbert.extract import SoftExtract, hard_extract, ranks_from_scores, select_kept
+
+
+def test_select_kept_forces_cls_and_keeps_original_order():
+    scores = torch.tensor([[0.0, 5.0, 1.0, 9.0, 3.0]])
+    assert select_kept(scores, 3).tolist() == [[0, 1, 3]]  # [CLS] + the two best, sorted by position
+
+
+def test_hard_extract_gathers_vectors_and_mask():
+    hidden = torch.arange(2 * 5, dtype=torch.float).view(2, 5, 1).expand(2, 5, 3).contiguous()
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]])
+    scores = torch.tensor([[0.0, 1.0, 4.0, 2.0, 3.0], [0.0, 1.0, -1.0, -1.0, -1.0]])
+    kept, kept_mask = hard_extract(hidden, mask, scores, keep=3)
+    assert kept.shape == (2, 3, 3)
+    assert kept[0, :, 0].tolist() == [0.0, 2.0, 4.0]  # positions 0, 2, 4
+    # the short input keeps both its real tokens, then padding; the mask stays right-padded
+    assert kept[1, :2, 0].tolist() == [5.0, 6.0]
+    assert kept_mask.tolist() == [[1, 1, 1], [1, 1, 0]]
+
+
+def test_soft_extract_scales_the_vector_ranked_i_by_r_i():
+    soft = SoftExtract(max_length=4)
+    with torch.no_grad():
+        soft.retention.copy_(torch.tensor([1.0, 0.5, 0.25, 0.0]))
+    hidden = torch.ones(1, 4, 2)
+    scores = torch.tensor([[3.0, 1.0, 4.0, 2.0]])  # ranks: 1, 3, 0, 2
+    assert ranks_from_scores(scores).tolist() == [[1, 3, 0, 2]]
+    out = soft(hidden, scores)
+    assert out[0, :, 0].tolist() == [0.5, 0.0, 1.0, 0.25]
+
+
+def test_soft_extract_clip_projects_onto_unit_interval():
+    soft = SoftExtract(max_length=3)
+    with torch.no_grad():
+        soft.retention.copy_(torch.tensor([1.7, 0.4, -0.2]))
+    soft.clip_()
+    assert soft.retention.tolist() == [1.0, 0.4000000059604645, 0.0]
+    assert abs(soft.mass() - 1.4) < 1e-6

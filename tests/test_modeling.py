@@ -1,0 +1,106 @@
+import pytest
+import torch
+from transformers import GPT2Config, GPT2ForSequenceClassification
+
+from conftest import NUM_LAYERS, padded_batch, tiny_classifier
+from powerbert import PowerBertError, PowerConfig, PowerModel, get_power_model
+
+
+def test_keeping_every_token_gives_the_plain_models_outputs(model_type):
+    model = tiny_classifier(model_type)
+    ids, mask = padded_batch([12, 7, 3], width=16)  # padded wider than the longest input
+    plain = model(input_ids=ids, attention_mask=mask).logits
+    power = PowerModel.keep_all(model, max_length=64)(ids, mask).logits
+    torch.testing.assert_close(power, plain, rtol=1e-5, atol=1e-6)
+
+
+def _record_widths(power: PowerModel) -> list[int]:
+    """Widths that reach each feed-forward block (patched on this adapter instance only)."""
+    widths, feed_forward = [], power.adapter.feed_forward
+    power.adapter.feed_forward = lambda layer, hidden: (widths.append(hidden.shape[1]), feed_forward(layer, hidden))[1]
+    return widths
+
+
+def test_each_layer_carries_at_most_the_batchs_longest_min_of_lj_and_length(model_type):
+    power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2]))
+    widths = _record_widths(power)
+    ids, mask = padded_batch([8, 5], width=20)
+    logits = power(ids, mask).logits
+    assert logits.shape == (2, 2)
+    # longest input 8: l_1 = 10 eliminates nothing, then 6, then 2
+    assert widths == [8, 6, 2]
+
+
+def test_batch_of_one_and_inference_mode(model_type):
+    power = get_power_model(tiny_classifier(model_type), PowerConfig([9, 4, 1]))
+    ids, mask = padded_batch([11])
+    with torch.inference_mode():
+        out = power(ids, mask).logits
+    assert out.shape == (1, 2) and torch.isfinite(out).all()
+
+
+def test_elimination_keeps_cls_and_the_most_attended_tokens(monkeypatch):
+    import powerbert.modeling as modeling
+
+    power = get_power_model(tiny_classifier("bert"), PowerConfig([4, 4, 4]))
+    seen = []
+    original = modeling.hard_extract
+    monkeypatch.setattr(modeling, "hard_extract", lambda h, m, s, k: (seen.append((h, s)), original(h, m, s, k))[1])
+    ids, mask = padded_batch([9])
+    power(ids, mask)
+    hidden, scores = seen[0]  # layer 1 eliminates 9 -> 4
+    top_others = (scores[0, 1:].topk(3).indices + 1).tolist()
+    expected_positions = sorted([0] + top_others)
+    kept, _ = original(hidden, torch.ones(1, 9, dtype=torch.long), scores, 4)
+    torch.testing.assert_close(kept[0], hidden[0, expected_positions])
+
+
+def test_save_and_load_round_trip_gives_the_same_logits(tmp_path, model_type):
+    power = get_power_model(tiny_classifier(model_type), PowerConfig([7, 5, 3]))
+    ids, mask = padded_batch([10, 4])
+    before = power(ids, mask).logits
+    power.save_pretrained(tmp_path / "saved")
+    loaded = PowerModel.from_pretrained(tmp_path / "saved")
+    assert loaded.power_config.retention == [7, 5, 3]
+    torch.testing.assert_close(loaded(ids, mask).logits, before)
+    assert not (tmp_path / "saved.tmp").exists()
+
+
+def test_regulariser_weights_layer_j_by_j():
+    power = PowerModel.keep_all(tiny_classifier("bert"), 8)
+    power.enable_search(8)
+    with torch.no_grad():
+        for j, soft in enumerate(power.soft_extract):
+            soft.retention.fill_(0.5 * (j + 1) / NUM_LAYERS)
+    masses = power.retention_masses()
+    assert masses == pytest.approx([8 * 0.5 / 3, 8 * 1.0 / 3, 8 * 1.5 / 3])
+    assert power.retention_penalty().item() == pytest.approx(sum((j + 1) * m for j, m in enumerate(masses)))
+
+
+def test_search_mode_multiplies_but_removes_nothing():
+    power = PowerModel.keep_all(tiny_classifier("bert"), 16)
+    power.enable_search(16)
+    widths = _record_widths(power)
+    ids, mask = padded_batch([12, 9])
+    loss = power(ids, mask, labels=torch.tensor([0, 1])).loss
+    loss.backward()
+    assert widths == [12, 12, 12]
+    assert all(soft.retention.grad is not None for soft in power.soft_extract)
+
+
+def test_unsupported_model_is_a_clear_error():
+    model = GPT2ForSequenceClassification(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50))
+    with pytest.raises(PowerBertError, match="not a supported encoder; supported: albert, bert"):
+        get_power_model(model, PowerConfig([4]))
+
+
+def test_configuration_that_does_not_fit_the_model_is_refused():
+    with pytest.raises(PowerBertError, match="has 2 values but the model has 3 layers"):
+        get_power_model(tiny_classifier("bert"), PowerConfig([4, 2]))
+
+
+def test_input_longer_than_the_model_is_a_clear_error():
+    power = PowerModel.keep_all(tiny_classifier("bert"), 64)
+    ids, mask = padded_batch([70])
+    with pytest.raises(PowerBertError, match="exceeds the model's limit"):
+        power(ids, mask)

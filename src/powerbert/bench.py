@@ -186,7 +186,7 @@ def _bench_synthetic(args, batch_sizes: list[int], device: torch.device) -> dict
             retention = config_for_flop_fraction(length, args.flop_fraction, model.config.hidden_size,
                                                  probe.adapter.ffn_size, probe.num_layers)
         power = PowerModel(model, PowerConfig(retention))
-        ids = torch.randint(1000, model.config.vocab_size, (args.examples, length), generator=generator)
+        ids = torch.randint(min(1000, model.config.vocab_size // 2), model.config.vocab_size, (args.examples, length), generator=generator)
         examples = [{"input_ids": row.tolist(), "attention_mask": [1] * length} for row in ids]
         for batch_size in batch_sizes:
             result, _ = time_variants(power, examples, batch_size, length, args.repeats, device)

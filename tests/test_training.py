@@ -1,0 +1,64 @@
+"""The Trainer-based stages on a tiny random BERT: resume after a kill, atomic outputs, search bookkeeping."""
+
+import logging
+
+import pytest
+from transformers import TrainerCallback
+
+import powerbert.training as training
+from powerbert import PowerConfig, PowerModel
+from powerbert.tasks import get_task
+from powerbert.training import StageOptions, TaskData, finetune, retrain, search
+from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
+from test_data import write_glue
+
+
+@pytest.fixture
+def data(glue, bert_dir):  # noqa: F811
+    rows = [["a fine film", "1"], ["dull and long", "0"]] * 8
+    write_glue(glue, "SST-2", ["sentence", "label"], rows)
+    return TaskData.for_model(get_task("sst2"), str(bert_dir), glue_dir=str(glue), max_seq_length=16)
+
+
+class Killed(Exception):
+    pass
+
+
+class KillAfterFirstCheckpoint(TrainerCallback):
+    def on_save(self, args, state, control, **kwargs):
+        raise Killed
+
+
+def test_a_killed_stage_resumes_from_its_last_checkpoint(tmp_path, monkeypatch, caplog, data, bert_dir):  # noqa: F811
+    stage = StageOptions(epochs=2, learning_rate=1e-3, batch_size=8)
+    make_trainer = training._trainer
+    monkeypatch.setattr(training, "_trainer", lambda *a, **k: make_trainer(*a, callbacks=[KillAfterFirstCheckpoint()], **k))
+    with pytest.raises(Killed):
+        finetune(str(bert_dir), data, tmp_path / "finetuned", stage)
+    assert not (tmp_path / "finetuned").exists()  # no half-written output
+    assert list((tmp_path / "finetuned.checkpoints").glob("checkpoint-*"))
+    monkeypatch.setattr(training, "_trainer", make_trainer)
+    with caplog.at_level(logging.INFO, logger="powerbert"):
+        metrics = finetune(str(bert_dir), data, tmp_path / "finetuned", stage)
+    assert "resuming from" in caplog.text and "checkpoint-2" in caplog.text
+    assert "accuracy" in metrics and (tmp_path / "finetuned" / "config.json").is_file()
+    assert not (tmp_path / "finetuned.checkpoints").exists()
+
+
+def test_search_writes_a_loadable_power_model_with_masses(tmp_path, data, bert_dir):  # noqa: F811
+    stage = StageOptions(epochs=1, learning_rate=1e-4, batch_size=4)
+    config = search(str(bert_dir), data, tmp_path / "search", stage, lambda_=1e-2, lr_retention=0.1)
+    assert len(config.masses) == 3 and all(0 <= m <= 16 for m in config.masses)
+    # 4 steps at up to 0.1 per step: unreached ranks fall, the mass drops below the maximum length
+    assert config.masses[-1] < 16
+    loaded = PowerModel.from_pretrained(tmp_path / "search")
+    assert loaded.power_config.retention == config.retention
+    metrics = retrain(str(tmp_path / "search"), data, tmp_path / "power", stage, power_config=PowerConfig([6, 4, 2]))
+    assert "accuracy" in metrics
+    assert PowerModel.from_pretrained(tmp_path / "power").power_config.retention == [6, 4, 2]
+
+
+def test_a_collapsed_search_stops_with_the_likely_fix():
+    with pytest.raises(training.PowerBertError, match="collapsed.*smaller --lambda or --lr-retention"):
+        training.check_not_collapsed(PowerConfig([3, 1, 1], masses=[3.2, 0.4, 0.1]))
+    training.check_not_collapsed(PowerConfig([30, 20, 2], masses=[30.5, 20.1, 2.2]))

@@ -225,10 +225,10 @@ def _bench_task(args, batch_sizes: list[int], device: torch.device) -> dict:
     report["same_predictions_across_batch_sizes"] = all(np.array_equal(first, p) for p in predictions.values())
     summary = Path(args.model).parent / "summary.json"
     if summary.is_file() and not args.max_examples:
-        retrained = json.loads(summary.read_text()).get("power_dev", {})
-        metric = task.metric
-        report["retrain_dev_metric"] = retrained.get(metric)
-        report["bench_dev_metric"] = rows[0]["dev_metrics"]["power"][metric]
+        evaluated = json.loads(summary.read_text())
+        evaluated = evaluated.get("retrain_dev") or evaluated.get("power_dev", {})
+        report["retrain_dev_metric"] = evaluated.get(task.metric)
+        report["bench_dev_metric"] = {row["batch_size"]: row["dev_metrics"]["power"][task.metric] for row in rows}
     return report
 
 

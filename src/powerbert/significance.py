@@ -15,6 +15,7 @@ PAD_SCORE = -1.0
 def significance_scores(probs: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Scores (batch, seq) from attention probabilities (batch, heads, seq, seq) and a 0/1 mask (batch, seq)."""
     mask = attention_mask.to(probs.dtype)
-    attention = probs.mean(dim=1) * mask[:, :, None]  # zero the rows of padded queries
-    scores = attention.sum(dim=1) - attention.diagonal(dim1=1, dim2=2)
+    received = torch.einsum("bq,bhqk->bk", mask, probs)  # sum over heads and real query rows, one pass
+    own = probs.diagonal(dim1=2, dim2=3).sum(dim=1)
+    scores = (received - own) / probs.shape[1]  # mean over heads
     return scores.masked_fill(attention_mask == 0, PAD_SCORE)

@@ -345,7 +345,8 @@ def run_pipeline(
 
     power_dir = output_dir / "power"
     if not power_dir.is_dir():
-        timed("retrain", lambda: retrain(str(search_dir), data, power_dir, stages["retrain"], seed))
+        summary["retrain_dev"] = timed("retrain", lambda: retrain(str(search_dir), data, power_dir,
+                                                                  stages["retrain"], seed))
     summary["power_dev"] = evaluate(str(power_dir), data)
     summary["flop_fraction"] = summary["power_dev"].pop("flop_fraction")
     summary["finetune_dev"].pop("flop_fraction", None)

@@ -85,62 +85,71 @@ def _executed_flops(batches: list[dict], hidden: int, ffn: int, layers: int, ret
     return total
 
 
-def time_variants(power: PowerModel, examples: list[dict], batch_size: int, pad_to: int, repeats: int,
-                  device: torch.device) -> dict:
-    """Interleaved timing of the three variants over all examples; returns per-variant statistics and logits."""
-    pad_id = power.config.pad_token_id or 0
-    inputs = {
-        "plain-dynamic": _batches(examples, batch_size, pad_id, None),
-        "plain-padded": _batches(examples, batch_size, pad_id, pad_to),
-        "power": _batches(examples, batch_size, pad_id, None),
-    }
-    runners = {"plain-dynamic": power.model, "plain-padded": power.model, "power": power}
-    latencies = {v: [] for v in VARIANTS}
-    pass_seconds = {v: [] for v in VARIANTS}
-    logits = {v: [] for v in VARIANTS}
+def time_interleaved(runners: dict[str, tuple], repeats: int, device: torch.device, desc: str = "timing"):
+    """Time several models on their own batches of the same inputs, interleaved batch by batch, after warm-up.
+
+    runners maps a name to (model, batches); every model gets batch i before any gets batch i+1, and who
+    goes first rotates. Returns per-name latency/throughput statistics and the first pass's logits.
+    """
+    names = list(runners)
+    latencies = {name: [] for name in names}
+    pass_seconds = {name: [] for name in names}
+    logits = {name: [] for name in names}
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    n = len(inputs["power"])
+    n = len(next(iter(runners.values()))[1])
     with torch.inference_mode():
         for i in range(min(2, n)):  # warm-up
-            for v in VARIANTS:
-                runners[v](**{k: t.to(device) for k, t in inputs[v][i].items()})
+            for model, batches in runners.values():
+                model(**{k: t.to(device) for k, t in batches[i].items()})
         for repeat in range(repeats):
-            totals = dict.fromkeys(VARIANTS, 0.0)
-            for i in tqdm(range(n), desc=f"batch {batch_size}, pass {repeat + 1}/{repeats}", leave=False):
-                order = VARIANTS[i % 3:] + VARIANTS[: i % 3]  # rotate who goes first
-                for v in order:
-                    batch = {k: t.to(device) for k, t in inputs[v][i].items()}
+            totals = dict.fromkeys(names, 0.0)
+            for i in tqdm(range(n), desc=f"{desc}, pass {repeat + 1}/{repeats}", leave=False):
+                for name in names[i % len(names):] + names[: i % len(names)]:
+                    model, batches = runners[name]
+                    batch = {k: t.to(device) for k, t in batches[i].items()}
                     sync()
                     start = time.perf_counter()
-                    out = runners[v](**batch).logits
+                    out = model(**batch).logits
                     sync()
                     elapsed = time.perf_counter() - start
-                    latencies[v].append(elapsed)
-                    totals[v] += elapsed
+                    latencies[name].append(elapsed)
+                    totals[name] += elapsed
                     if repeat == 0:
-                        logits[v].append(out.float().cpu().numpy())
-            for v in VARIANTS:
-                pass_seconds[v].append(totals[v])
-    config = power.config
-    layers, hidden, ffn = power.num_layers, config.hidden_size, power.adapter.ffn_size
-    flops = {
-        "plain-dynamic": _executed_flops(inputs["plain-dynamic"], hidden, ffn, layers, None),
-        "plain-padded": _executed_flops(inputs["plain-padded"], hidden, ffn, layers, None),
-        "power": _executed_flops(inputs["power"], hidden, ffn, layers, power.power_config.retention),
-    }
+                        logits[name].append(out.float().cpu().numpy())
+            for name in names:
+                pass_seconds[name].append(totals[name])
+    examples = sum(len(b["input_ids"]) for b in next(iter(runners.values()))[1])
     stats = {}
-    for v in VARIANTS:
-        lat = np.asarray(latencies[v]) * 1000
-        median_pass = statistics.median(pass_seconds[v])
-        stats[v] = {
+    for name in names:
+        lat = np.asarray(latencies[name]) * 1000
+        median_pass = statistics.median(pass_seconds[name])
+        stats[name] = {
             "latency_ms_median": float(np.median(lat)),
             "latency_ms_p10": float(np.percentile(lat, 10)),
             "latency_ms_p90": float(np.percentile(lat, 90)),
             "pass_seconds_median": median_pass,
-            "pass_seconds_all": pass_seconds[v],
-            "throughput_per_s": len(examples) / median_pass,
-            "executed_gflops": flops[v] / 1e9 * 2,  # multiply-adds count twice
+            "pass_seconds_all": pass_seconds[name],
+            "throughput_per_s": examples / median_pass,
         }
+    return stats, {name: np.concatenate(parts) for name, parts in logits.items()}
+
+
+def time_variants(power: PowerModel, examples: list[dict], batch_size: int, pad_to: int, repeats: int,
+                  device: torch.device) -> tuple[dict, dict]:
+    """The three variants (plain-dynamic, plain-padded, power) timed interleaved, with FLOP ratios and efficiency."""
+    pad_id = power.config.pad_token_id or 0
+    dynamic = _batches(examples, batch_size, pad_id, None)
+    padded = _batches(examples, batch_size, pad_id, pad_to)
+    runners = {"plain-dynamic": (power.model, dynamic), "plain-padded": (power.model, padded), "power": (power, dynamic)}
+    stats, logits = time_interleaved(runners, repeats, device, desc=f"batch {batch_size}")
+    layers, hidden, ffn = power.num_layers, power.config.hidden_size, power.adapter.ffn_size
+    flops = {
+        "plain-dynamic": _executed_flops(dynamic, hidden, ffn, layers, None),
+        "plain-padded": _executed_flops(padded, hidden, ffn, layers, None),
+        "power": _executed_flops(dynamic, hidden, ffn, layers, power.power_config.retention),
+    }
+    for name, value in flops.items():
+        stats[name]["executed_gflops"] = 2 * value / 1e9  # a multiply-add is two FLOPs
     result = {"batch_size": batch_size, "variants": stats}
     for base in ("plain-dynamic", "plain-padded"):
         speedup = stats[base]["pass_seconds_median"] / stats["power"]["pass_seconds_median"]
@@ -148,7 +157,7 @@ def time_variants(power: PowerModel, examples: list[dict], batch_size: int, pad_
         result[f"speedup_vs_{base}"] = speedup
         result[f"flop_ratio_vs_{base}"] = ideal
         result[f"efficiency_vs_{base}"] = speedup / ideal
-    return result, {v: np.concatenate(logits[v]) for v in VARIANTS}
+    return result, logits
 
 
 def config_for_flop_fraction(length: int, target: float, hidden: int, ffn: int, layers: int) -> list[int]:

@@ -116,8 +116,10 @@ def _execute(args: argparse.Namespace) -> dict:
         return evaluate(model, TaskData.for_model(task, model, **data_options), args.batch_size)
 
     stages = _stage_options(args, task)
-    lambda_ = getattr(args, "lambda_", None) or task.hyper.lambda_
-    lr_retention = getattr(args, "lr_retention", None) or task.hyper.lr_retention
+    lambda_ = getattr(args, "lambda_", None)
+    lambda_ = task.hyper.lambda_ if lambda_ is None else lambda_
+    lr_retention = getattr(args, "lr_retention", None)
+    lr_retention = task.hyper.lr_retention if lr_retention is None else lr_retention
     if args.command == "run":
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,

@@ -3,9 +3,10 @@
 import json
 
 from conftest import tiny_classifier
+from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
+
 from powerbert import PowerConfig, PowerModel
 from powerbert.cli import main
-from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 
 
 def test_bench_on_a_task_writes_json_markdown_and_plot(tmp_path, glue, bert_dir):  # noqa: F811

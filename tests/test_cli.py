@@ -1,12 +1,12 @@
 """Bad input on the command line gets one clear line on stderr and exit status 2, never a traceback."""
 
 import pytest
+from conftest import tiny_classifier
+from test_data import ROWS, write_glue
 from transformers import GPT2Config, GPT2ForSequenceClassification
 
-from conftest import tiny_classifier
 from powerbert.cli import main
 from powerbert.modeling import PowerModel
-from test_data import ROWS, write_glue
 
 
 def run_cli(capsys, *argv):

@@ -1,8 +1,8 @@
 import pytest
 import torch
+from conftest import NUM_LAYERS, padded_batch, tiny_classifier
 from transformers import GPT2Config, GPT2ForSequenceClassification
 
-from conftest import NUM_LAYERS, padded_batch, tiny_classifier
 from powerbert import PowerBertError, PowerConfig, PowerModel, get_power_model
 
 

@@ -1,7 +1,13 @@
 import pytest
 
 from powerbert import PowerBertError, PowerConfig
-from powerbert.retention import encoder_flops, flop_fraction, is_collapsed, retention_from_masses, validate_retention
+from powerbert.retention import (
+    encoder_flops,
+    flop_fraction,
+    is_collapsed,
+    retention_from_masses,
+    validate_retention,
+)
 
 
 def test_configuration_from_masses_floors_and_is_non_increasing():

@@ -3,14 +3,14 @@
 import logging
 
 import pytest
+from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
+from test_data import write_glue
 from transformers import TrainerCallback
 
 import powerbert.training as training
 from powerbert import PowerConfig, PowerModel
 from powerbert.tasks import get_task
 from powerbert.training import StageOptions, TaskData, finetune, retrain, search
-from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
-from test_data import write_glue
 
 
 @pytest.fixture
@@ -62,3 +62,19 @@ def test_a_collapsed_search_stops_with_the_likely_fix():
     with pytest.raises(training.PowerBertError, match="collapsed.*smaller --lambda or --lr-retention"):
         training.check_not_collapsed(PowerConfig([3, 1, 1], masses=[3.2, 0.4, 0.1]))
     training.check_not_collapsed(PowerConfig([30, 20, 2], masses=[30.5, 20.1, 2.2]))
+
+
+def test_run_pipeline_writes_the_summary_and_skips_finished_stages(tmp_path, glue, bert_dir, caplog):  # noqa: F811
+    rows = [["a fine film", "1"], ["dull and long", "0"]] * 8
+    write_glue(glue, "SST-2", ["sentence", "label"], rows)
+    stage = StageOptions(epochs=1, learning_rate=1e-4, batch_size=8)
+    stages = {"finetune": stage, "search": stage, "retrain": stage}
+    args = (str(bert_dir), get_task("sst2"), tmp_path / "out", stages, 1e-3, 1e-3)
+    summary = training.run_pipeline(*args, glue_dir=str(glue), max_seq_length=16)
+    for key in ("finetune_dev", "retrain_dev", "power_dev", "retention", "retention_masses", "flop_fraction"):
+        assert key in summary, key
+    assert summary["complete"] and set(summary["stage_seconds"]) == {"finetune", "search", "retrain"}
+    assert summary["power_dev"]["accuracy"] == summary["retrain_dev"]["accuracy"]
+    with caplog.at_level(logging.INFO, logger="powerbert"):
+        again = training.run_pipeline(*args, glue_dir=str(glue), max_seq_length=16)
+    assert again["stage_seconds"] == summary["stage_seconds"]  # nothing re-ran

@@ -23,8 +23,9 @@ import transformers
 from tqdm.auto import tqdm
 
 from .errors import PowerBertError
+from .files import save_figure_atomic, write_json_atomic, write_text_atomic
 from .modeling import PowerModel
-from .retention import PowerConfig, encoder_flops, write_json_atomic
+from .retention import PowerConfig, encoder_flops
 
 VARIANTS = ("plain-dynamic", "plain-padded", "power")
 
@@ -283,9 +284,7 @@ def _write_markdown(report: dict, path: Path) -> None:
         lines += [f"Task {report['task']}, {report['examples']} dev examples, retention {report['retention']}, "
                   f"FLOP fraction on real tokens {report['flop_fraction_real_tokens']:.3f}.", ""]
     lines += _table(report)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def _write_plot(report: dict, path: Path) -> None:
@@ -308,7 +307,5 @@ def _write_plot(report: dict, path: Path) -> None:
     ax.set_title(f"powerbert bench: {report.get('task', report.get('arch'))}, {report['environment']['device']}")
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    save_figure_atomic(fig, path)
     plt.close(fig)
-    os.replace(tmp, path)

@@ -93,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=64)
     _add_data_options(evaluate)
 
+    sweep = commands.add_parser("sweep", help="PoWER at several lambdas against baselines: results.md, results.png")
+    sweep.add_argument("--model", required=True, help="folder of the stage-1 (fine-tuned) model")
+    sweep.add_argument("--lambdas", default="1e-3,3e-3,1e-2", help="comma-separated lambda values")
+    sweep.add_argument("--truncations", default="16,32,64", help="static truncation baselines: keep the first k tokens")
+    sweep.add_argument("--layers", default="2,3,4", help="fewer-layers baselines: keep the first m layers, fine-tune")
+    sweep.add_argument("--no-random", action="store_true", help="skip the random-elimination baselines")
+    sweep.add_argument("--timing-batch-size", type=int, default=32)
+    sweep.add_argument("--repeats", type=int, default=3, help="timed passes over the dev set")
+    _add_training_options(sweep, ("finetune", "search", "retrain"))
+
     from .bench import add_bench_parser
 
     add_bench_parser(commands)
@@ -120,6 +130,14 @@ def _execute(args: argparse.Namespace) -> dict:
     lambda_ = task.hyper.lambda_ if lambda_ is None else lambda_
     lr_retention = getattr(args, "lr_retention", None)
     lr_retention = task.hyper.lr_retention if lr_retention is None else lr_retention
+    if args.command == "sweep":
+        from .sweep import run_sweep
+
+        report = run_sweep(model, task, args.output_dir, stages, _numbers(args.lambdas, float), lr_retention,
+                           _numbers(args.truncations, int), _numbers(args.layers, int), not args.no_random,
+                           glue_dir=args.glue_dir, seed=args.seed, batch_size=args.timing_batch_size,
+                           repeats=args.repeats)
+        return {"results": str(args.output_dir / "results.md"), "points": len(report["points"])}
     if args.command == "run":
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,
@@ -134,6 +152,14 @@ def _execute(args: argparse.Namespace) -> dict:
         config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed)
         return {"retention": config.retention, "retention_masses": config.masses}
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
+
+
+def _numbers(text: str, kind: type) -> list:
+    """A comma-separated option as a list of numbers (empty text: no values)."""
+    try:
+        return [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise PowerBertError(f"{text!r} must be comma-separated numbers") from None
 
 
 def _parse_retention(text: str | None):

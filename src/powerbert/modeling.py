@@ -14,14 +14,20 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+)
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .adapters import check_supported, get_adapter
 from .errors import PowerBertError
 from .extract import SoftExtract, hard_extract
+from .files import replace_directory
 from .retention import PowerConfig, flop_fraction, validate_retention
-from .significance import significance_scores
+from .significance import random_scores, significance_scores
 
 
 class PowerModel(nn.Module):
@@ -109,10 +115,11 @@ class PowerModel(nn.Module):
             keep = min(self.power_config.retention[j], hidden.shape[1])
             eliminate = self.soft_extract is None and keep < hidden.shape[1]
             need_scores = eliminate or self.soft_extract is not None
-            context, probs = self._self_attention(layer, hidden, mask, need_probs=need_scores)
+            by_attention = need_scores and self.power_config.scoring == "attention"
+            context, probs = self._self_attention(layer, hidden, mask, need_probs=by_attention)
             hidden = self.adapter.attention_output(layer, context, hidden)
             if need_scores:
-                scores = significance_scores(probs, mask)
+                scores = significance_scores(probs, mask) if by_attention else random_scores(mask)
                 if eliminate:
                     hidden, mask = hard_extract(hidden, mask, scores, keep)
                 else:
@@ -201,13 +208,3 @@ def load_classifier(name_or_path: str | os.PathLike, **kwargs) -> PreTrainedMode
 def _first_line(err: Exception) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
-
-
-def replace_directory(tmp: Path, target: Path) -> None:
-    """Move a fully written directory into place, so a reader never sees half of it."""
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import PowerBertError
+from .files import write_json_atomic
 
 CONFIG_NAME = "power_config.json"
+SCORINGS = ("attention", "random")
 
 
 @dataclass
@@ -22,9 +24,12 @@ class PowerConfig:
     retention: list[int]
     masses: list[float] | None = None  # raw sum_i r_j[i] from the configuration search, if any
     metadata: dict = field(default_factory=dict)
+    scoring: str = "attention"  # "random": the paper's ablation, random vectors eliminated instead
 
     def __post_init__(self) -> None:
         validate_retention(self.retention)
+        if self.scoring not in SCORINGS:
+            raise PowerBertError(f"scoring {self.scoring!r} is not one of {', '.join(SCORINGS)}")
         self.retention = [int(x) for x in self.retention]
 
     @classmethod
@@ -93,11 +98,3 @@ def flop_fraction(lengths: Sequence[int], hidden: int, intermediate: int, retent
     power = sum(encoder_flops(n, hidden, intermediate, layers, retention) for n in lengths)
     plain = sum(encoder_flops(n, hidden, intermediate, layers) for n in lengths)
     return power / plain
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON to a temporary name and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)

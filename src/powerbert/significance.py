@@ -19,3 +19,9 @@ def significance_scores(probs: torch.Tensor, attention_mask: torch.Tensor) -> to
     own = probs.diagonal(dim1=2, dim2=3).sum(dim=1)
     scores = (received - own) / probs.shape[1]  # mean over heads
     return scores.masked_fill(attention_mask == 0, PAD_SCORE)
+
+
+def random_scores(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Random scores for the paper's ablation (random elimination); padding still ranks last."""
+    scores = torch.rand(attention_mask.shape, device=attention_mask.device)
+    return scores.masked_fill(attention_mask == 0, PAD_SCORE)

@@ -12,21 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 from transformers import (
     AutoTokenizer,
     DataCollatorWithPadding,
-    PreTrainedModel,
     Trainer,
     TrainerCallback,
     TrainingArguments,
 )
 from transformers.trainer_utils import get_last_checkpoint
-from tqdm.auto import tqdm
 
 from .data import load_glue, model_max_length, tokenize
 from .errors import PowerBertError
-from .modeling import PowerModel, load_classifier, load_config, replace_directory
-from .retention import PowerConfig, is_collapsed, retention_from_masses, write_json_atomic
+from .files import replace_directory, write_json_atomic
+from .modeling import PowerModel, load_classifier, load_config
+from .retention import PowerConfig, is_collapsed, retention_from_masses
 from .tasks import GlueTask, compute_metrics
 
 logger = logging.getLogger("powerbert")
@@ -173,8 +173,12 @@ def _dev_metrics(trainer: Trainer) -> dict[str, float]:
     return {k.removeprefix("eval_"): v for k, v in metrics.items() if not k.endswith(("runtime", "per_second", "epoch"))}
 
 
-def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: StageOptions, seed: int = 42) -> dict:
-    """Stage 1: fine-tune a Hugging Face encoder on the task; keeps the best dev epoch."""
+def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: StageOptions, seed: int = 42,
+             **model_kwargs) -> dict:
+    """Stage 1: fine-tune a Hugging Face encoder on the task; keeps the best dev epoch.
+
+    model_kwargs override the model's config, e.g. num_hidden_layers=3 keeps only the first three layers.
+    """
     task = data.task
     torch.manual_seed(seed)
     labels = dict(enumerate(task.label_names or task.labels or ("score",)))
@@ -184,6 +188,7 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
         id2label=labels,
         label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.is_regression else "single_label_classification",
+        **model_kwargs,
     )
     work_dir = Path(str(output_dir) + ".checkpoints")
     trainer = _trainer(model, data, stage, work_dir, seed, keep_best=True)

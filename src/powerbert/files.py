@@ -1,0 +1,37 @@
+"""Atomic writes: every output goes to a temporary name first and is renamed when complete."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text so that a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def save_figure_atomic(figure, path: Path) -> None:
+    """Save a matplotlib figure as PNG under a temporary name, then rename."""
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    figure.savefig(tmp, dpi=120)
+    os.replace(tmp, path)
+
+
+def replace_directory(tmp: Path, target: Path) -> None:
+    """Move a fully written directory into place, so a reader never sees half of it."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)

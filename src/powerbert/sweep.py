@@ -1,0 +1,171 @@
+"""`powerbert sweep`: PoWER's accuracy / speed trade-off against baselines at matched cost.
+
+From one stage-1 model: configuration search + re-training for several lambdas (one folder per point), and
+the baselines (a) static truncation to the first k tokens, (b) random elimination with a PoWER point's
+configuration (the paper's ablation), (c) the first m layers, fine-tuned, (d) the plain model. Every point
+writes points/<name>.json when done, so a killed sweep skips what is finished when started again. Then
+all points are timed interleaved on the dev set and results.json, results.md and results.png are written.
+"""
+
+import json
+import logging
+from pathlib import Path
+
+import torch
+
+from .bench import _batches, environment, time_interleaved
+from .files import save_figure_atomic, write_json_atomic, write_text_atomic
+from .modeling import PowerModel, load_classifier
+from .retention import PowerConfig, encoder_flops, is_collapsed
+from .tasks import GlueTask
+from .training import (
+    StageOptions,
+    TaskData,
+    evaluate,
+    finetune,
+    load_power_or_plain,
+    retrain,
+    search,
+)
+
+logger = logging.getLogger("powerbert")
+
+
+def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str, StageOptions], lambdas: list[float],
+              lr_retention: float, truncations: list[int], layer_counts: list[int], random_baseline: bool = True,
+              glue_dir: str | None = None, seed: int = 42, batch_size: int = 32, repeats: int = 3) -> dict:
+    """Train and evaluate every point not yet done, time them all, and write the results page and plot."""
+    output_dir = Path(output_dir)
+    (output_dir / "points").mkdir(parents=True, exist_ok=True)
+    log = logging.FileHandler(output_dir / "sweep.log")
+    log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(log)
+    try:
+        data = TaskData.for_model(task, finetuned, glue_dir=glue_dir, seed=seed)
+        lengths = data.dev_lengths()
+
+        def point(name: str, make) -> None:
+            path = output_dir / "points" / f"{name}.json"
+            if path.is_file():
+                logger.info("skip %s: done", name)
+                return
+            logger.info("start %s", name)
+            result = make()
+            write_json_atomic(path, {"name": name, **result})
+            logger.info("done %s: %s", name, result)
+
+        point("plain", lambda: {"kind": "plain", "model": finetuned, **evaluate(finetuned, data)})
+        for lambda_ in lambdas:
+            point_dir = output_dir / f"power-lambda{lambda_:g}"
+
+            def power_point(point_dir=point_dir, lambda_=lambda_) -> dict:
+                if not (point_dir / "search").is_dir():
+                    search(finetuned, data, point_dir / "search", stages["search"], lambda_, lr_retention, seed)
+                config = PowerConfig.from_pretrained(point_dir / "search")
+                if is_collapsed(config.retention):
+                    return {"kind": "power", "lambda": lambda_, "collapsed": True, "retention": config.retention}
+                if not (point_dir / "power").is_dir():
+                    retrain(str(point_dir / "search"), data, point_dir / "power", stages["retrain"], seed)
+                return {"kind": "power", "lambda": lambda_, "model": str(point_dir / "power"),
+                        "retention": config.retention, **evaluate(str(point_dir / "power"), data)}
+
+            point(f"power-lambda{lambda_:g}", power_point)
+            if random_baseline:
+                def random_point(point_dir=point_dir) -> dict:
+                    config = PowerConfig.from_pretrained(point_dir / "search")
+                    random_dir = output_dir / f"random-{point_dir.name}"
+                    retrain(str(point_dir / "search"), data, random_dir, stages["retrain"], seed,
+                            PowerConfig(config.retention, scoring="random"))
+                    return {"kind": "random", "model": str(random_dir), "retention": config.retention,
+                            **evaluate(str(random_dir), data)}
+
+                point(f"random-lambda{lambda_:g}", random_point)
+        num_layers = PowerModel.keep_all(load_classifier(finetuned), 1).num_layers
+        for m in layer_counts:
+            def layers_point(m=m) -> dict:
+                layers_dir = output_dir / f"layers{m}"
+                finetune(finetuned, data, layers_dir, stages["finetune"], seed, num_hidden_layers=m)
+                metrics = evaluate(str(layers_dir), data)
+                metrics["flop_fraction"] = m / num_layers  # every layer costs the same on the same tokens
+                return {"kind": "layers", "layers": m, "model": str(layers_dir), **metrics}
+
+            point(f"layers{m}", layers_point)
+        for k in truncations:
+            def truncation_point(k=k) -> dict:
+                short = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed)
+                metrics = evaluate(finetuned, short)
+                config = load_power_or_plain(finetuned)
+                full = sum(encoder_flops(n, config.config.hidden_size, config.adapter.ffn_size, num_layers) for n in lengths)
+                cut = sum(encoder_flops(min(n, k), config.config.hidden_size, config.adapter.ffn_size, num_layers)
+                          for n in lengths)
+                return {"kind": "truncation", "max_length": k, "model": finetuned, **metrics, "flop_fraction": cut / full}
+
+            point(f"truncate{k}", truncation_point)
+        return time_and_report(output_dir, task, finetuned, glue_dir, batch_size, repeats)
+    finally:
+        logger.removeHandler(log)
+
+
+def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: str | None, batch_size: int,
+                    repeats: int) -> dict:
+    """Time every finished point interleaved on the dev set, then write results.json, .md and .png."""
+    points = [json.loads(p.read_text()) for p in sorted((output_dir / "points").glob("*.json"))]
+    points = [p for p in points if not p.get("collapsed")]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    runners, datas = {}, {}
+    for p in points:
+        length = p.get("max_length")
+        if length not in datas:
+            datas[length] = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=length)
+        data = datas[length]
+        columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in data.dev.column_names]
+        examples = [{c: row[c] for c in columns} for row in data.dev]
+        model = load_power_or_plain(p["model"]).eval().to(device)
+        runners[p["name"]] = (model, _batches(examples, batch_size, model.config.pad_token_id or 0, None))
+    stats, _ = time_interleaved(runners, repeats, device, desc=f"sweep timing, batch {batch_size}")
+    plain_seconds = stats["plain"]["pass_seconds_median"]
+    for p in points:
+        p["dev_seconds"] = stats[p["name"]]["pass_seconds_median"]
+        p["speedup"] = plain_seconds / p["dev_seconds"]
+    report = {"task": task.name, "metric": task.metric, "batch_size": batch_size, "repeats": repeats,
+              "environment": environment(), "points": points}
+    write_json_atomic(output_dir / "results.json", report)
+    _write_table(report, output_dir / "results.md")
+    _write_plot(report, output_dir / "results.png")
+    return report
+
+
+def _write_table(report: dict, path: Path) -> None:
+    metric = report["metric"]
+    lines = [f"| point | kind | dev {metric} | FLOP fraction | dev time (s) | speedup vs plain |", "|---|---|---|---|---|---|"]
+    for p in sorted(report["points"], key=lambda p: p["dev_seconds"]):
+        lines.append(f"| {p['name']} | {p['kind']} | {100 * p[metric]:.1f} | {p['flop_fraction']:.3f} | "
+                     f"{p['dev_seconds']:.2f} | {p['speedup']:.2f}x |")
+    write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _write_plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric = report["metric"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for kind, marker in (("power", "o-"), ("random", "x--"), ("layers", "s--"), ("truncation", "^--"), ("plain", "*")):
+        chosen = sorted((p for p in report["points"] if p["kind"] == kind), key=lambda p: p["dev_seconds"])
+        if not chosen:
+            continue
+        scores = [100 * p[metric] for p in chosen]
+        axes[0].plot([p["dev_seconds"] for p in chosen], scores, marker, label=kind, markersize=9 if kind == "plain" else 6)
+        axes[1].plot([p["flop_fraction"] for p in chosen], scores, marker, label=kind, markersize=9 if kind == "plain" else 6)
+    axes[0].set_xlabel(f"dev-set inference time, s (batch {report['batch_size']}, median of {report['repeats']})")
+    axes[1].set_xlabel("fraction of the plain model's encoder FLOPs (real tokens)")
+    for ax in axes:
+        ax.set_ylabel(f"dev {metric} (%)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"{report['task']}: accuracy against cost, {report['environment']['device']}")
+    fig.tight_layout()
+    save_figure_atomic(fig, path)
+    plt.close(fig)

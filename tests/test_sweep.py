@@ -2,9 +2,10 @@
 
 import json
 
-from powerbert.cli import main
 from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 from test_data import write_glue
+
+from powerbert.cli import main
 
 
 def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue, bert_dir):  # noqa: F811

@@ -104,3 +104,10 @@ def test_input_longer_than_the_model_is_a_clear_error():
     ids, mask = padded_batch([70])
     with pytest.raises(PowerBertError, match="exceeds the model's limit"):
         power(ids, mask)
+
+
+def test_left_padding_is_a_clear_error():
+    power = PowerModel.keep_all(tiny_classifier("bert"), 64)
+    ids, mask = padded_batch([5, 3])
+    with pytest.raises(PowerBertError, match="right padding"):
+        power(ids, mask.flip(1))

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -35,3 +36,12 @@ def replace_directory(tmp: Path, target: Path) -> None:
         os.replace(target, old)
     os.replace(tmp, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def write_directory_atomic(target: Path, write: Callable[[Path], object]) -> None:
+    """Let `write` fill a temporary directory, then move it into place as `target`."""
+    target = Path(target)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    write(tmp)
+    replace_directory(tmp, target)

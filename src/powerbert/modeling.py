@@ -8,7 +8,6 @@ eliminate compute explicit attention probabilities; the others use the fused
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import torch
@@ -25,7 +24,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .adapters import check_supported, get_adapter
 from .errors import PowerBertError
 from .extract import SoftExtract, hard_extract
-from .files import replace_directory
+from .files import write_directory_atomic
 from .retention import PowerConfig, flop_fraction, validate_retention
 from .significance import random_scores, significance_scores
 
@@ -101,6 +100,8 @@ class PowerModel(nn.Module):
     ) -> SequenceClassifierOutput:
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
+        elif not bool(attention_mask[:, 0].all()):
+            raise PowerBertError("PoWER models need right padding: set tokenizer.padding_side = 'right'")
         limit = self.config.max_position_embeddings
         if input_ids.shape[1] > limit:
             raise PowerBertError(f"input of {input_ids.shape[1]} tokens exceeds the model's limit of {limit}")
@@ -159,14 +160,13 @@ class PowerModel(nn.Module):
     # --- save / load -------------------------------------------------------------------------------
     def save_pretrained(self, directory: str | os.PathLike, tokenizer=None) -> None:
         """Write the wrapped model, its power_config.json (and a tokenizer) to `directory`, atomically."""
-        target = Path(directory)
-        tmp = target.with_name(target.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        self.model.save_pretrained(tmp)
-        self.power_config.save_pretrained(tmp)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
-        replace_directory(tmp, target)
+        def write(tmp: Path) -> None:
+            self.model.save_pretrained(tmp)
+            self.power_config.save_pretrained(tmp)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(tmp)
+
+        write_directory_atomic(Path(directory), write)
 
     @classmethod
     def keep_all(cls, model: PreTrainedModel, max_length: int) -> "PowerModel":

@@ -24,7 +24,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .data import load_glue, model_max_length, tokenize
 from .errors import PowerBertError
-from .files import replace_directory, write_json_atomic
+from .files import write_directory_atomic, write_json_atomic
 from .modeling import PowerModel, load_classifier, load_config
 from .retention import PowerConfig, is_collapsed, retention_from_masses
 from .tasks import GlueTask, compute_metrics
@@ -194,7 +194,7 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
     trainer = _trainer(model, data, stage, work_dir, seed, keep_best=True)
     _train(trainer, work_dir)
     metrics = _dev_metrics(trainer)
-    _save_atomic(output_dir, lambda tmp: (trainer.model.save_pretrained(tmp), data.tokenizer.save_pretrained(tmp)))
+    write_directory_atomic(output_dir, lambda tmp: (trainer.model.save_pretrained(tmp), data.tokenizer.save_pretrained(tmp)))
     shutil.rmtree(work_dir, ignore_errors=True)
     return metrics
 
@@ -226,7 +226,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
         power.save_pretrained(tmp, data.tokenizer)
         write_json_atomic(tmp / "retention_parameters.json", retention_parameters)
 
-    _save_atomic(output_dir, write)
+    write_directory_atomic(output_dir, write)
     shutil.rmtree(work_dir, ignore_errors=True)
     return config
 
@@ -253,7 +253,7 @@ def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptio
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=True)
     _train(trainer, work_dir)
     metrics = _dev_metrics(trainer)
-    _save_atomic(output_dir, lambda tmp: power.save_pretrained(tmp, data.tokenizer))
+    write_directory_atomic(output_dir, lambda tmp: power.save_pretrained(tmp, data.tokenizer))
     shutil.rmtree(work_dir, ignore_errors=True)
     return metrics
 
@@ -286,13 +286,6 @@ def evaluate(model_dir: str, data: TaskData, batch_size: int = 64) -> dict:
     metrics = data.metrics(logits, np.asarray(data.dev["labels"]))
     metrics["flop_fraction"] = model.flop_fraction(data.dev_lengths())
     return metrics
-
-
-def _save_atomic(output_dir: Path, write) -> None:
-    tmp = output_dir.with_name(output_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    write(tmp)
-    replace_directory(tmp, output_dir)
 
 
 def run_pipeline(

@@ -253,7 +253,7 @@ def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptio
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=True)
     _train(trainer, work_dir)
     metrics = _dev_metrics(trainer)
-    write_directory_atomic(output_dir, lambda tmp: power.save_pretrained(tmp, data.tokenizer))
+    power.save_pretrained(output_dir, data.tokenizer)  # atomic itself
     shutil.rmtree(work_dir, ignore_errors=True)
     return metrics
 

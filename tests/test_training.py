@@ -9,8 +9,9 @@ from transformers import TrainerCallback
 
 import powerbert.training as training
 from powerbert import PowerConfig, PowerModel
+from powerbert.data import TaskData
 from powerbert.tasks import get_task
-from powerbert.training import StageOptions, TaskData, finetune, retrain, search
+from powerbert.training import StageOptions, finetune, retrain, search
 
 
 @pytest.fixture

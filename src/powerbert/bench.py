@@ -207,8 +207,8 @@ def _bench_synthetic(args, batch_sizes: list[int], device: torch.device) -> dict
 
 
 def _bench_task(args, batch_sizes: list[int], device: torch.device) -> dict:
+    from .data import TaskData
     from .tasks import get_task
-    from .training import TaskData
 
     if not args.model or not args.task:
         raise PowerBertError("bench needs --model and --task (or --synthetic)")

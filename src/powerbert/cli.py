@@ -110,10 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _execute(args: argparse.Namespace) -> dict:
+    from .data import TaskData
     from .modeling import PowerModel
     from .retention import validate_retention
     from .tasks import get_task
-    from .training import TaskData, evaluate, finetune, retrain, run_pipeline, search
+    from .training import evaluate, finetune, retrain, run_pipeline, search
 
     if args.command == "bench":
         from .bench import run_bench

@@ -5,11 +5,13 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 from datasets import Dataset, DatasetDict
-from transformers import PreTrainedTokenizerBase
+from transformers import AutoTokenizer, DataCollatorWithPadding, PreTrainedTokenizerBase
 
 from .errors import PowerBertError
-from .tasks import GlueTask
+from .modeling import load_config
+from .tasks import GlueTask, compute_metrics
 
 TEXT_COLUMNS = ("text_a", "text_b")
 
@@ -107,3 +109,49 @@ def tokenize(dataset: DatasetDict | Dataset, tokenizer: PreTrainedTokenizerBase,
 
     tokenized = dataset.map(encode, batched=True, remove_columns=[c for c in columns if c != "label"], desc="tokenize")
     return tokenized.rename_column("label", "labels")
+
+
+class TaskData:
+    """A task's train and dev splits, tokenized for one tokenizer, and the dynamic-padding collator."""
+
+    def __init__(
+        self,
+        task: GlueTask,
+        tokenizer,
+        model_config,
+        glue_dir: str | None = None,
+        max_seq_length: int | None = None,
+        max_train_samples: int | None = None,
+        seed: int = 42,
+    ) -> None:
+        self.task, self.tokenizer = task, tokenizer
+        limit = model_max_length(tokenizer, model_config)
+        self.max_seq_length = max_seq_length or min(task.hyper.max_seq_length, limit)
+        if self.max_seq_length > limit:
+            raise PowerBertError(f"--max-seq-length {self.max_seq_length} exceeds the model's limit of {limit} tokens")
+        raw = load_glue(task, glue_dir)
+        if max_train_samples:
+            raw["train"] = raw["train"].shuffle(seed=seed).select(range(min(max_train_samples, len(raw["train"]))))
+        tokenized = tokenize(raw, tokenizer, self.max_seq_length)
+        self.train, self.dev = tokenized["train"], tokenized["validation"]
+        self.collator = DataCollatorWithPadding(tokenizer)
+
+    @classmethod
+    def for_model(cls, task: GlueTask, model_dir: str, **kwargs) -> "TaskData":
+        """TaskData tokenized with the tokenizer that lies in (or is named by) model_dir."""
+        config = load_config(model_dir)
+        return cls(task, load_tokenizer(model_dir), config, **kwargs)
+
+    def dev_lengths(self) -> list[int]:
+        """Real (unpadded) token count of every dev input."""
+        return [len(ids) for ids in self.dev["input_ids"]]
+
+    def metrics(self, predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        return compute_metrics(self.task, predictions, labels)
+
+
+def load_tokenizer(name_or_path: str):
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as err:
+        raise PowerBertError(f"cannot load a tokenizer from {name_or_path}: {str(err).splitlines()[0]}") from None

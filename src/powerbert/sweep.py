@@ -14,13 +14,13 @@ from pathlib import Path
 import torch
 
 from .bench import _batches, environment, time_interleaved
+from .data import TaskData
 from .files import save_figure_atomic, write_json_atomic, write_text_atomic
 from .modeling import PowerModel, load_classifier
 from .retention import PowerConfig, encoder_flops, is_collapsed
 from .tasks import GlueTask
 from .training import (
     StageOptions,
-    TaskData,
     evaluate,
     finetune,
     load_power_or_plain,

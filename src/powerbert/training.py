@@ -14,20 +14,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformers import (
-    AutoTokenizer,
-    DataCollatorWithPadding,
     Trainer,
     TrainerCallback,
     TrainingArguments,
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from .data import load_glue, model_max_length, tokenize
+from .data import TaskData
 from .errors import PowerBertError
 from .files import write_directory_atomic, write_json_atomic
-from .modeling import PowerModel, load_classifier, load_config
+from .modeling import PowerModel, load_classifier
 from .retention import PowerConfig, is_collapsed, retention_from_masses
-from .tasks import GlueTask, compute_metrics
+from .tasks import GlueTask
 
 logger = logging.getLogger("powerbert")
 
@@ -39,52 +37,6 @@ class StageOptions:
     epochs: float
     learning_rate: float
     batch_size: int
-
-
-class TaskData:
-    """A task's train and dev splits, tokenized for one tokenizer, and the dynamic-padding collator."""
-
-    def __init__(
-        self,
-        task: GlueTask,
-        tokenizer,
-        model_config,
-        glue_dir: str | None = None,
-        max_seq_length: int | None = None,
-        max_train_samples: int | None = None,
-        seed: int = 42,
-    ) -> None:
-        self.task, self.tokenizer = task, tokenizer
-        limit = model_max_length(tokenizer, model_config)
-        self.max_seq_length = max_seq_length or min(task.hyper.max_seq_length, limit)
-        if self.max_seq_length > limit:
-            raise PowerBertError(f"--max-seq-length {self.max_seq_length} exceeds the model's limit of {limit} tokens")
-        raw = load_glue(task, glue_dir)
-        if max_train_samples:
-            raw["train"] = raw["train"].shuffle(seed=seed).select(range(min(max_train_samples, len(raw["train"]))))
-        tokenized = tokenize(raw, tokenizer, self.max_seq_length)
-        self.train, self.dev = tokenized["train"], tokenized["validation"]
-        self.collator = DataCollatorWithPadding(tokenizer)
-
-    @classmethod
-    def for_model(cls, task: GlueTask, model_dir: str, **kwargs) -> "TaskData":
-        """TaskData tokenized with the tokenizer that lies in (or is named by) model_dir."""
-        config = load_config(model_dir)
-        return cls(task, load_tokenizer(model_dir), config, **kwargs)
-
-    def dev_lengths(self) -> list[int]:
-        """Real (unpadded) token count of every dev input."""
-        return [len(ids) for ids in self.dev["input_ids"]]
-
-    def metrics(self, predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-        return compute_metrics(self.task, predictions, labels)
-
-
-def load_tokenizer(name_or_path: str):
-    try:
-        return AutoTokenizer.from_pretrained(name_or_path)
-    except (OSError, ValueError) as err:
-        raise PowerBertError(f"cannot load a tokenizer from {name_or_path}: {str(err).splitlines()[0]}") from None
 
 
 class SearchTrainer(Trainer):

@@ -94,10 +94,10 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
             def truncation_point(k=k) -> dict:
                 short = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed)
                 metrics = evaluate(finetuned, short)
-                config = load_power_or_plain(finetuned)
-                full = sum(encoder_flops(n, config.config.hidden_size, config.adapter.ffn_size, num_layers) for n in lengths)
-                cut = sum(encoder_flops(min(n, k), config.config.hidden_size, config.adapter.ffn_size, num_layers)
-                          for n in lengths)
+                model = load_power_or_plain(finetuned)
+                dims = (model.config.hidden_size, model.adapter.ffn_size, num_layers)
+                full = sum(encoder_flops(n, *dims) for n in lengths)
+                cut = sum(encoder_flops(min(n, k), *dims) for n in lengths)
                 return {"kind": "truncation", "max_length": k, "model": finetuned, **metrics, "flop_fraction": cut / full}
 
             point(f"truncate{k}", truncation_point)

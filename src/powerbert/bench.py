@@ -22,6 +22,7 @@ import torch
 import transformers
 from tqdm.auto import tqdm
 
+from .cli import parse_numbers, parse_retention
 from .errors import PowerBertError
 from .files import save_figure_atomic, write_json_atomic, write_text_atomic
 from .modeling import PowerModel
@@ -185,13 +186,13 @@ def _synthetic_model(arch: str):
 
 def _bench_synthetic(args, batch_sizes: list[int], device: torch.device) -> dict:
     model = _synthetic_model(args.arch).to(device)
-    lengths = [int(x) for x in args.seq_lengths.split(",")]
+    lengths = parse_numbers(args.seq_lengths, int)
     generator = torch.Generator().manual_seed(0)
     rows = []
     for length in tqdm(lengths, desc="lengths"):
         probe = PowerModel.keep_all(model, length)
         if args.retention:
-            retention = [int(x) for x in args.retention.split(",")]
+            retention = parse_retention(args.retention).retention
         else:
             retention = config_for_flop_fraction(length, args.flop_fraction, model.config.hidden_size,
                                                  probe.adapter.ffn_size, probe.num_layers)
@@ -244,10 +245,7 @@ def _bench_task(args, batch_sizes: list[int], device: torch.device) -> dict:
 
 def run_bench(args: argparse.Namespace) -> dict:
     """Run the benchmark the CLI describes and write JSON, Markdown and PNG reports (atomically)."""
-    try:
-        batch_sizes = [int(x) for x in args.batch_sizes.split(",")]
-    except ValueError:
-        raise PowerBertError(f"--batch-sizes {args.batch_sizes!r} must be comma-separated integers") from None
+    batch_sizes = parse_numbers(args.batch_sizes, int)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     report = _bench_synthetic(args, batch_sizes, device) if args.synthetic else _bench_task(args, batch_sizes, device)
     report["environment"] = environment()

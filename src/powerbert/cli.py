@@ -134,8 +134,8 @@ def _execute(args: argparse.Namespace) -> dict:
     if args.command == "sweep":
         from .sweep import run_sweep
 
-        report = run_sweep(model, task, args.output_dir, stages, _numbers(args.lambdas, float), lr_retention,
-                           _numbers(args.truncations, int), _numbers(args.layers, int), not args.no_random,
+        report = run_sweep(model, task, args.output_dir, stages, parse_numbers(args.lambdas, float), lr_retention,
+                           parse_numbers(args.truncations, int), parse_numbers(args.layers, int), not args.no_random,
                            glue_dir=args.glue_dir, seed=args.seed, batch_size=args.timing_batch_size,
                            repeats=args.repeats)
         return {"results": str(args.output_dir / "results.md"), "points": len(report["points"])}
@@ -143,7 +143,7 @@ def _execute(args: argparse.Namespace) -> dict:
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,
                             allow_collapse=args.allow_collapse, **data_options)
-    override = _parse_retention(args.retention) if args.command == "retrain" else None
+    override = parse_retention(args.retention) if args.command == "retrain" else None
     if override is not None:
         validate_retention(override.retention, PowerModel.from_pretrained(model).num_layers)
     data = TaskData.for_model(task, model, max_train_samples=args.max_train_samples, **data_options)
@@ -155,7 +155,7 @@ def _execute(args: argparse.Namespace) -> dict:
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
 
 
-def _numbers(text: str, kind: type) -> list:
+def parse_numbers(text: str, kind: type) -> list:
     """A comma-separated option as a list of numbers (empty text: no values)."""
     try:
         return [kind(x) for x in text.split(",") if x.strip()]
@@ -163,7 +163,7 @@ def _numbers(text: str, kind: type) -> list:
         raise PowerBertError(f"{text!r} must be comma-separated numbers") from None
 
 
-def _parse_retention(text: str | None):
+def parse_retention(text: str | None):
     """`--retention 40,30,20` as a PowerConfig (validated), or None."""
     from .retention import PowerConfig
 

@@ -71,9 +71,9 @@ def read_glue_tsv(path: Path, task: GlueTask) -> Dataset:
         if len(row) <= max(index):
             raise PowerBertError(f"{path} line {line_number}: expected {len(header)} columns, found {len(row)}")
         *texts, label = (row[i] for i in index)
-        for name, text in zip(TEXT_COLUMNS, texts):
+        for name, source, text in zip(TEXT_COLUMNS, task.text_columns, texts):
             if not text.strip():
-                raise PowerBertError(f"{path} line {line_number}: empty text in column {task.text_columns[0]!r}")
+                raise PowerBertError(f"{path} line {line_number}: empty text in column {source!r}")
             columns[name].append(text)
         columns["label"].append(_parse_label(label, task, path, line_number))
     return Dataset.from_dict(columns)

@@ -6,6 +6,7 @@ from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 from test_data import write_glue
 
 from powerbert.cli import main
+from powerbert.sweep import baseline_at, headline_point
 
 
 def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue, bert_dir):  # noqa: F811
@@ -23,7 +24,30 @@ def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue,
     assert by_name["truncate3"]["flop_fraction"] < 1.0
     assert by_name["random-lambda0.01"]["retention"] == by_name["power-lambda0.01"]["retention"]
     assert all(p["dev_seconds"] > 0 for p in report["points"])
-    assert (tmp_path / "sweep" / "results.md").read_text().count("\n| ") == 5
+    page = (tmp_path / "sweep" / "results.md").read_text()
+    assert page.split("## Every point")[1].count("\n| ") == 6  # header + five points
+    assert "\n| sst2 | " in page.split("## At matched inference time")[0]  # the paper-layout row
+    assert "\n| power-lambda0.01 | " in page.split("## At matched inference time")[1]
     assert (tmp_path / "sweep" / "results.png").read_bytes()[:4] == b"\x89PNG"
     assert main(argv) == 0  # again: every point is skipped
     assert (tmp_path / "sweep" / "sweep.log").read_text().count("skip ") == 5
+
+
+def point(name: str, kind: str, seconds: float, accuracy: float, **extra) -> dict:
+    return {"name": name, "kind": kind, "dev_seconds": seconds, "accuracy": accuracy, **extra}
+
+
+def test_baselines_are_read_along_their_curves_which_end_at_the_plain_model():
+    points = [point("plain", "plain", 10.0, 0.90), point("layers2", "layers", 4.0, 0.80),
+              point("truncate8", "truncation", 2.0, 0.60), point("truncate16", "truncation", 6.0, 0.80)]
+    assert abs(baseline_at(points, "layers", 7.0, "accuracy") - 0.85) < 1e-9  # halfway from layers2 to plain
+    assert abs(baseline_at(points, "truncation", 4.0, "accuracy") - 0.70) < 1e-9
+    assert baseline_at(points, "layers", 3.0, "accuracy") is None  # faster than any layers point
+    assert baseline_at(points, "random", 5.0, "accuracy") is None  # no random points
+
+
+def test_headline_is_the_fastest_power_point_within_one_point_else_the_most_accurate():
+    plain = point("plain", "plain", 10.0, 0.900)
+    fast, close = point("fast", "power", 2.0, 0.850), point("close", "power", 4.0, 0.895)
+    assert headline_point([plain, fast, close, point("closer", "power", 5.0, 0.899)], "accuracy")[0] is close
+    assert headline_point([plain, fast, point("worse", "power", 3.0, 0.80)], "accuracy")[0] is fast

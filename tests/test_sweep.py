@@ -51,3 +51,13 @@ def test_headline_is_the_fastest_power_point_within_one_point_else_the_most_accu
     fast, close = point("fast", "power", 2.0, 0.850), point("close", "power", 4.0, 0.895)
     assert headline_point([plain, fast, close, point("closer", "power", 5.0, 0.899)], "accuracy")[0] is close
     assert headline_point([plain, fast, point("worse", "power", 3.0, 0.80)], "accuracy")[0] is fast
+
+
+def test_a_power_point_faster_than_a_whole_baseline_is_compared_with_its_fastest_point():
+    from powerbert.sweep import _baseline_cell
+
+    points = [point("plain", "plain", 10.0, 0.90), point("layers2", "layers", 4.0, 0.80),
+              point("power", "power", 3.0, 0.85, retention=[4, 2]), point("random", "random", 2.9, 0.70, retention=[4, 2])]
+    assert _baseline_cell(points, "layers", points[2], "accuracy") == "faster than all; layers2: 80.00 (+5.00)"
+    assert _baseline_cell(points, "random", points[2], "accuracy") == "70.00 (+15.00)"
+    assert _baseline_cell(points, "truncation", points[2], "accuracy") == "-"

@@ -150,17 +150,20 @@ def headline_point(points: list[dict], metric: str) -> tuple[dict, str]:
     return max(power, key=lambda p: p[metric]), f"no PoWER point is within {TOLERANCE:g} point of plain: the most accurate"
 
 
+def curve(points: list[dict], kind: str, key: str = "dev_seconds") -> list[dict]:
+    """The points of one kind sorted by `key`; truncation and fewer layers end at the plain model (k = all, m = all)."""
+    chosen = [p for p in points if p["kind"] == kind]
+    if kind in ("truncation", "layers"):
+        chosen += [p for p in points if p["kind"] == "plain"]
+    return sorted(chosen, key=lambda p: p[key])
+
+
 def baseline_at(points: list[dict], kind: str, seconds: float, metric: str) -> float | None:
     """A baseline's dev metric at `seconds`, linear along its curve; None outside the curve's time range.
 
-    Truncation and fewer layers both end at the plain model (no truncation, all layers), so plain closes
-    their curves; random elimination runs PoWER's own configurations, so its points stand alone.
+    Random elimination runs PoWER's own configurations, so its points are compared one to one, not read here.
     """
-    curve = [p for p in points if p["kind"] == kind]
-    if kind != "random":
-        curve += [p for p in points if p["kind"] == "plain"]
-    curve = sorted(curve, key=lambda p: p["dev_seconds"])
-    for left, right in itertools.pairwise(curve):
+    for left, right in itertools.pairwise(curve(points, kind)):
         if left["dev_seconds"] <= seconds <= right["dev_seconds"]:
             span = right["dev_seconds"] - left["dev_seconds"]
             weight = (seconds - left["dev_seconds"]) / span if span else 0.0
@@ -189,19 +192,13 @@ def _write_table(report: dict, path: Path) -> None:
                   "## At matched inference time", "",
                   f"Dev {metric} of each baseline at each PoWER point's time, read linearly along the baseline's "
                   "curve (truncation and fewer layers end at the plain model); random elimination uses the same "
-                  "configuration, so it is compared point to point. A dash: the PoWER point lies outside that "
-                  "baseline's measured time range.", "",
+                  "configuration, so it is compared point to point. \"faster than all\": the PoWER point is "
+                  "faster than every point of that baseline, compared with its fastest. A dash: no such baseline "
+                  "was run.", "",
                   "| PoWER point | time (s) | PoWER | truncation | fewer layers | random, same configuration |",
                   "|---|---|---|---|---|---|"]
         for p in sorted((p for p in points if p["kind"] == "power"), key=lambda p: p["dev_seconds"]):
-            cells = []
-            for kind in BASELINE_KINDS:
-                if kind == "random":
-                    twin = next((r for r in points if r["kind"] == "random" and r["retention"] == p["retention"]), None)
-                    value = None if twin is None else twin[metric]
-                else:
-                    value = baseline_at(points, kind, p["dev_seconds"], metric)
-                cells.append("-" if value is None else f"{100 * value:.2f} ({100 * (p[metric] - value):+.2f})")
+            cells = [_baseline_cell(points, kind, p, metric) for kind in BASELINE_KINDS]
             lines.append(f"| {p['name']} | {p['dev_seconds']:.2f} | {100 * p[metric]:.2f} | " + " | ".join(cells) + " |")
         lines += ["", "(in brackets: PoWER minus the baseline)", ""]
     lines += ["## Every point", "",
@@ -212,6 +209,22 @@ def _write_table(report: dict, path: Path) -> None:
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
+def _baseline_cell(points: list[dict], kind: str, power: dict, metric: str) -> str:
+    """One cell of the matched-time table: the baseline's metric at the PoWER point's time, and the difference."""
+    prefix = ""
+    if kind == "random":
+        twin = next((p for p in points if p["kind"] == "random" and p["retention"] == power["retention"]), None)
+        value = None if twin is None else twin[metric]
+    else:
+        value = baseline_at(points, kind, power["dev_seconds"], metric)
+        fastest = next(iter(curve(points, kind)), None)
+        if value is None and fastest is not None and power["dev_seconds"] < fastest["dev_seconds"]:
+            prefix, value = f"faster than all; {fastest['name']}: ", fastest[metric]
+    if value is None:
+        return "-"
+    return f"{prefix}{100 * value:.2f} ({100 * (power[metric] - value):+.2f})"
+
+
 def _write_plot(report: dict, path: Path) -> None:
     import matplotlib
 
@@ -219,14 +232,22 @@ def _write_plot(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     metric = report["metric"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for kind, marker in (("power", "o-"), ("random", "x--"), ("layers", "s--"), ("truncation", "^--"), ("plain", "*")):
-        chosen = sorted((p for p in report["points"] if p["kind"] == kind), key=lambda p: p["dev_seconds"])
-        if not chosen:
-            continue
-        scores = [100 * p[metric] for p in chosen]
-        axes[0].plot([p["dev_seconds"] for p in chosen], scores, marker, label=kind, markersize=9 if kind == "plain" else 6)
-        axes[1].plot([p["flop_fraction"] for p in chosen], scores, marker, label=kind, markersize=9 if kind == "plain" else 6)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    styles = (("power", "o-", "PoWER (lambda)"), ("random", "x--", "random elimination, same configuration"),
+              ("layers", "s--", "first m layers, fine-tuned (m)"), ("truncation", "^--", "first k tokens (k)"),
+              ("plain", "*", "plain"))
+    tags = {"power": "lambda", "layers": "layers", "truncation": "max_length"}
+    for ax, key in zip(axes, ("dev_seconds", "flop_fraction"), strict=True):
+        for kind, marker, label in styles:
+            chosen = curve(report["points"], kind, key)
+            if not chosen:
+                continue
+            ax.plot([p[key] for p in chosen], [100 * p[metric] for p in chosen], marker, label=label,
+                    markersize=10 if kind == "plain" else 6)
+            for p in chosen:
+                if kind in tags and tags[kind] in p:
+                    ax.annotate(f"{p[tags[kind]]:g}", (p[key], 100 * p[metric]), textcoords="offset points",
+                                xytext=(4, 4), fontsize=7)
     plain = next(p for p in report["points"] if p["kind"] == "plain")
     for ax in axes:
         ax.axhline(100 * plain[metric] - TOLERANCE, color="grey", linestyle=":", linewidth=1,
@@ -236,7 +257,7 @@ def _write_plot(report: dict, path: Path) -> None:
     for ax in axes:
         ax.set_ylabel(f"dev {metric} (%)")
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
     fig.suptitle(f"{report['task']}: accuracy against cost, {report['environment']['device']}")
     fig.tight_layout()
     save_figure_atomic(fig, path)

@@ -153,7 +153,7 @@ def headline_point(points: list[dict], metric: str) -> tuple[dict, str]:
 def curve(points: list[dict], kind: str, key: str = "dev_seconds") -> list[dict]:
     """The points of one kind sorted by `key`; truncation and fewer layers end at the plain model (k = all, m = all)."""
     chosen = [p for p in points if p["kind"] == kind]
-    if kind in ("truncation", "layers"):
+    if chosen and kind in ("truncation", "layers"):
         chosen += [p for p in points if p["kind"] == "plain"]
     return sorted(chosen, key=lambda p: p[key])
 

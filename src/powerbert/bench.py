@@ -258,15 +258,21 @@ def run_bench(args: argparse.Namespace) -> dict:
     return {"report": str(args.output), "table": _table(report)}
 
 
+def _latency_cell(variant: dict) -> str:
+    """Median latency with its p10-p90 spread, in ms."""
+    return f"{variant['latency_ms_median']:.1f} ({variant['latency_ms_p10']:.1f}-{variant['latency_ms_p90']:.1f})"
+
+
 def _table(report: dict) -> list[str]:
-    head = "| length | batch | plain-dynamic ms | plain-padded ms | power ms | power ex/s | speedup vs dynamic | vs padded | FLOP ratio vs dynamic | efficiency |"
+    head = ("| length | batch | plain-dynamic ms | plain-padded ms | power ms | power ex/s | speedup vs dynamic | vs padded "
+            "| FLOP ratio vs dynamic | efficiency |")
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for row in report["results"]:
         v = row["variants"]
-        cell = lambda name: f"{v[name]['latency_ms_median']:.1f} ({v[name]['latency_ms_p10']:.1f}-{v[name]['latency_ms_p90']:.1f})"
+        cell = {name: _latency_cell(variant) for name, variant in v.items()}
         lines.append(
-            f"| {row.get('seq_length', 'dev')} | {row['batch_size']} | {cell('plain-dynamic')} | {cell('plain-padded')} | "
-            f"{cell('power')} | {v['power']['throughput_per_s']:.1f} | {row['speedup_vs_plain-dynamic']:.2f}x | "
+            f"| {row.get('seq_length', 'dev')} | {row['batch_size']} | {cell['plain-dynamic']} | {cell['plain-padded']} | "
+            f"{cell['power']} | {v['power']['throughput_per_s']:.1f} | {row['speedup_vs_plain-dynamic']:.2f}x | "
             f"{row['speedup_vs_plain-padded']:.2f}x | {row['flop_ratio_vs_plain-dynamic']:.2f}x | "
             f"{row['efficiency_vs_plain-dynamic']:.2f} |"
         )

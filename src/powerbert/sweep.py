@@ -81,7 +81,10 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
                             **evaluate(str(random_dir), data)}
 
                 point(f"random-lambda{lambda_:g}", random_point)
-        num_layers = PowerModel.keep_all(load_classifier(finetuned), 1).num_layers
+        probe = PowerModel.keep_all(load_classifier(finetuned), 1)
+        num_layers = probe.num_layers
+        dims = (probe.config.hidden_size, probe.adapter.ffn_size, num_layers)
+        plain_flops = sum(encoder_flops(n, *dims) for n in lengths)
         for m in layer_counts:
             def layers_point(m=m) -> dict:
                 layers_dir = output_dir / f"layers{m}"
@@ -95,11 +98,9 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
             def truncation_point(k=k) -> dict:
                 short = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed)
                 metrics = evaluate(finetuned, short)
-                model = load_power_or_plain(finetuned)
-                dims = (model.config.hidden_size, model.adapter.ffn_size, num_layers)
-                full = sum(encoder_flops(n, *dims) for n in lengths)
                 cut = sum(encoder_flops(min(n, k), *dims) for n in lengths)
-                return {"kind": "truncation", "max_length": k, "model": finetuned, **metrics, "flop_fraction": cut / full}
+                return {"kind": "truncation", "max_length": k, "model": finetuned, **metrics,
+                        "flop_fraction": cut / plain_flops}
 
             point(f"truncate{k}", truncation_point)
         return time_and_report(output_dir, task, finetuned, glue_dir, batch_size, repeats)

@@ -37,13 +37,13 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
               glue_dir: str | None = None, seed: int = 42, batch_size: int = 32, repeats: int = 3) -> dict:
     """Train and evaluate every point not yet done, time them all, and write the results page and plot."""
     output_dir = Path(output_dir)
+    data = TaskData.for_model(task, finetuned, glue_dir=glue_dir, seed=seed)  # bad model or data: fail before any output
+    lengths = data.dev_lengths()
     (output_dir / "points").mkdir(parents=True, exist_ok=True)
     log = logging.FileHandler(output_dir / "sweep.log")
     log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(log)
     try:
-        data = TaskData.for_model(task, finetuned, glue_dir=glue_dir, seed=seed)
-        lengths = data.dev_lengths()
 
         def point(name: str, make) -> None:
             path = output_dir / "points" / f"{name}.json"

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from powerbert import PowerBertError
-from powerbert.data import load_glue
-from powerbert.tasks import TASKS, compute_metrics, get_task
+from powerbert.training.data import load_glue
+from powerbert.training.tasks import TASKS, compute_metrics, get_task
 
 # Two rows per task in each task's own GLUE layout (header-less for CoLA, a byte-order mark for MRPC).
 ROWS = {

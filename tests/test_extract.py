@@ -1,6 +1,11 @@
 import torch
 
-from powerbert.extract import SoftExtract, hard_extract, ranks_from_scores, select_kept
+from powerbert.algorithm.extract import (
+    SoftExtract,
+    hard_extract,
+    ranks_from_scores,
+    select_kept,
+)
 
 
 def test_select_kept_forces_cls_and_keeps_original_order():

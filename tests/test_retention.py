@@ -1,7 +1,7 @@
 import pytest
 
 from powerbert import PowerBertError, PowerConfig
-from powerbert.retention import (
+from powerbert.algorithm.retention import (
     encoder_flops,
     flop_fraction,
     is_collapsed,

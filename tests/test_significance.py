@@ -1,6 +1,6 @@
 import torch
 
-from powerbert.significance import PAD_SCORE, significance_scores
+from powerbert.algorithm.significance import PAD_SCORE, significance_scores
 
 
 def test_scores_on_a_hand_made_attention_matrix():

@@ -6,7 +6,7 @@ from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 from test_data import write_glue
 
 from powerbert.cli import main
-from powerbert.sweep import baseline_at, headline_point
+from powerbert.tools.sweep import baseline_at, headline_point
 
 
 def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue, bert_dir):  # noqa: F811
@@ -54,7 +54,7 @@ def test_headline_is_the_fastest_power_point_within_one_point_else_the_most_accu
 
 
 def test_a_power_point_faster_than_a_whole_baseline_is_compared_with_its_fastest_point():
-    from powerbert.sweep import _baseline_cell
+    from powerbert.tools.sweep import _baseline_cell
 
     points = [point("plain", "plain", 10.0, 0.90), point("layers2", "layers", 4.0, 0.80),
               point("power", "power", 3.0, 0.85, retention=[4, 2]), point("random", "random", 2.9, 0.70, retention=[4, 2])]

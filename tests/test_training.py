@@ -7,11 +7,11 @@ from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 from test_data import write_glue
 from transformers import TrainerCallback
 
-import powerbert.training as training
+import powerbert.training.stages as training
 from powerbert import PowerConfig, PowerModel
-from powerbert.data import TaskData
-from powerbert.tasks import get_task
-from powerbert.training import StageOptions, finetune, retrain, search
+from powerbert.training.data import TaskData
+from powerbert.training.stages import StageOptions, finetune, retrain, search
+from powerbert.training.tasks import get_task
 
 
 @pytest.fixture

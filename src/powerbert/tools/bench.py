@@ -22,11 +22,11 @@ import torch
 import transformers
 from tqdm.auto import tqdm
 
-from .cli import parse_numbers, parse_retention
-from .errors import PowerBertError
-from .files import save_figure_atomic, write_json_atomic, write_text_atomic
-from .modeling import PowerModel
-from .retention import PowerConfig, encoder_flops
+from ..algorithm.retention import PowerConfig, encoder_flops
+from ..errors import PowerBertError
+from ..files import save_figure_atomic, write_json_atomic, write_text_atomic
+from ..modeling import PowerModel
+from .options import parse_numbers, parse_retention
 
 VARIANTS = ("plain-dynamic", "plain-padded", "power")
 
@@ -208,8 +208,8 @@ def _bench_synthetic(args, batch_sizes: list[int], device: torch.device) -> dict
 
 
 def _bench_task(args, batch_sizes: list[int], device: torch.device) -> dict:
-    from .data import TaskData
-    from .tasks import get_task
+    from ..training.data import TaskData
+    from ..training.tasks import get_task
 
     if not args.model or not args.task:
         raise PowerBertError("bench needs --model and --task (or --synthetic)")

@@ -9,8 +9,8 @@ import numpy as np
 from datasets import Dataset, DatasetDict
 from transformers import AutoTokenizer, DataCollatorWithPadding, PreTrainedTokenizerBase
 
-from .errors import PowerBertError
-from .modeling import load_config
+from ..errors import PowerBertError
+from ..modeling import load_config
 from .tasks import GlueTask, compute_metrics
 
 TEXT_COLUMNS = ("text_a", "text_b")

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-from .errors import PowerBertError
+from ..errors import PowerBertError
 
 
 @dataclass(frozen=True)

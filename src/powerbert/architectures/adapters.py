@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from .errors import PowerBertError
+from ..errors import PowerBertError
 
 
 class EncoderAdapter:

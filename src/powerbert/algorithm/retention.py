@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from .errors import PowerBertError
-from .files import write_json_atomic
+from ..errors import PowerBertError
+from ..files import write_json_atomic
 
 CONFIG_NAME = "power_config.json"
 SCORINGS = ("attention", "random")

@@ -20,11 +20,11 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..algorithm.retention import PowerConfig, is_collapsed, retention_from_masses
+from ..errors import PowerBertError
+from ..files import write_directory_atomic, write_json_atomic
+from ..modeling import PowerModel, load_classifier
 from .data import TaskData
-from .errors import PowerBertError
-from .files import write_directory_atomic, write_json_atomic
-from .modeling import PowerModel, load_classifier
-from .retention import PowerConfig, is_collapsed, retention_from_masses
 from .tasks import GlueTask
 
 logger = logging.getLogger("powerbert")

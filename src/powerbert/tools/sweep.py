@@ -14,13 +14,11 @@ from pathlib import Path
 
 import torch
 
-from .bench import _batches, environment, time_interleaved
-from .data import TaskData
-from .files import save_figure_atomic, write_json_atomic, write_text_atomic
-from .modeling import PowerModel, load_classifier
-from .retention import PowerConfig, encoder_flops, is_collapsed
-from .tasks import GlueTask
-from .training import (
+from ..algorithm.retention import PowerConfig, encoder_flops, is_collapsed
+from ..files import save_figure_atomic, write_json_atomic, write_text_atomic
+from ..modeling import PowerModel, load_classifier
+from ..training.data import TaskData
+from ..training.stages import (
     StageOptions,
     evaluate,
     finetune,
@@ -28,6 +26,8 @@ from .training import (
     retrain,
     search,
 )
+from ..training.tasks import GlueTask
+from .bench import _batches, environment, time_interleaved
 
 logger = logging.getLogger("powerbert")
 

@@ -1,0 +1,1 @@
+"""The PoWER-BERT algorithm itself: significance scores, Extract layers, the retention configuration."""

@@ -1,0 +1,1 @@
+"""Thin adapters that tell PowerModel where each part of a Hugging Face encoder lives."""

@@ -1,0 +1,1 @@
+"""Tools built on the library: `powerbert bench`, `powerbert sweep` and their shared option parsers."""

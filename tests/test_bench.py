@@ -9,26 +9,38 @@ from powerbert import PowerConfig, PowerModel
 from powerbert.cli import main
 
 
-def test_bench_on_a_task_writes_json_markdown_and_plot(tmp_path, glue, bert_dir):  # noqa: F811
+def test_bench_times_each_variant_in_its_own_process_and_reports_metric_and_agreement(tmp_path, glue, bert_dir):  # noqa: F811
     power_dir = tmp_path / "power"
     model = PowerModel(tiny_classifier("bert"), PowerConfig([3, 2, 1]))
     from transformers import AutoTokenizer
 
     model.save_pretrained(power_dir, AutoTokenizer.from_pretrained(bert_dir))
     out = tmp_path / "report" / "bench.json"
-    assert main(["bench", "--model", str(power_dir), "--task", "sst2", "--glue-dir", str(glue),
-                 "--batch-sizes", "1,2", "--repeats", "2", "--output", str(out)]) == 0
+    variants = ["plain", "power", "power-int8", "power-ort"]
+    assert main(["bench", "--model", str(power_dir), "--task", "sst2", "--glue-dir", str(glue), "--variants",
+                 ",".join(variants), "--batch-sizes", "1,2", "--repeats", "2", "--output", str(out)]) == 0
     report = json.loads(out.read_text())
     assert [row["batch_size"] for row in report["results"]] == [1, 2]
     for row in report["results"]:
-        assert set(row["variants"]) == {"plain-dynamic", "plain-padded", "power"}
-        assert len(row["variants"]["power"]["pass_seconds_all"]) == 2
-        assert row["speedup_vs_plain-dynamic"] > 0 and row["flop_ratio_vs_plain-padded"] > 1
-        assert "accuracy" in row["dev_metrics"]["power"]
+        assert list(row["variants"]) == variants
+        for stats in row["variants"].values():
+            assert len(stats["pass_seconds_all"]) == 2  # one pass per round, each round a new process
+            assert "accuracy" in stats["dev_metrics"]
+        # the ONNX export of the PoWER model agrees with PyTorch
+        assert row["variants"]["power-ort"]["vs_torch_fp32"]["max_abs_logit_diff"] < 1e-4
+        assert row["variants"]["power-ort"]["vs_torch_fp32"]["same_predictions"] == 1.0
+        assert row["fastest_plain"] == "plain" and row["fastest_power"] in variants[1:]
+        assert row["flop_ratio_power_vs_plain"] > 1 and row["fastest_power_vs_fastest_plain"] > 0
     assert report["same_predictions_across_batch_sizes"]
-    assert report["environment"]["torch_threads"] >= 1
-    assert out.with_suffix(".md").read_text().count("\n| ") == 3  # header + two rows
+    markdown = out.with_suffix(".md").read_text()
+    assert markdown.count("\n| ") == 1 + 2 * len(variants)  # header + a row per variant and batch size
+    assert "fastest PoWER variant" in markdown
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_rejects_an_unknown_variant(tmp_path, capsys):
+    assert main(["bench", "--model", str(tmp_path), "--task", "sst2", "--variants", "plain,power-tpu"]) == 2
+    assert "unknown power-tpu" in capsys.readouterr().err
 
 
 def test_synthetic_bench_derives_a_configuration_for_the_flop_target(tmp_path):

@@ -27,8 +27,8 @@ def test_each_layer_carries_at_most_the_batchs_longest_min_of_lj_and_length(mode
     ids, mask = padded_batch([8, 5], width=20)
     logits = power(ids, mask).logits
     assert logits.shape == (2, 2)
-    # longest input 8: l_1 = 10 eliminates nothing, then 6, then 2
-    assert widths == [8, 6, 2]
+    # longest input 8: l_1 = 10 eliminates nothing, then 6; the last layer keeps [CLS] alone (all the classifier reads)
+    assert widths == [8, 6, 1]
 
 
 def test_batch_of_one_and_inference_mode(model_type):

@@ -1,4 +1,4 @@
-"""Command line: `powerbert run|finetune|search|retrain|evaluate|bench`."""
+"""Command line: `powerbert run|finetune|search|retrain|evaluate|export|bench|sweep`."""
 
 import argparse
 import json
@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--repeats", type=int, default=3, help="timed passes over the dev set")
     _add_training_options(sweep, ("finetune", "search", "retrain"))
 
+    export = commands.add_parser("export", help="the PoWER model as an ONNX graph (fp32 or int8) in a self-contained folder")
+    export.add_argument("--model", required=True, help="folder of a PoWER model (or, with --plain, of any classifier)")
+    export.add_argument("--output", required=True, type=Path, help="folder to write (model.onnx or model_quantized.onnx, "
+                        "config, power_config.json, tokenizer)")
+    export.add_argument("--quantize", choices=["int8"], help="int8: ONNX Runtime dynamic quantization")
+    export.add_argument("--plain", action="store_true", help="export the classifier without elimination (the baseline)")
+
     from .tools.bench import add_bench_parser
 
     add_bench_parser(commands)
@@ -108,6 +115,10 @@ def _execute(args: argparse.Namespace) -> dict:
         from .tools.bench import run_bench
 
         return run_bench(args)
+    if args.command == "export":
+        from .deploy.onnx_export import export
+
+        return export(resolve_model(args.model), args.output, args.quantize, args.plain)
     task = get_task(args.task)
     model = resolve_model(args.model)
     data_options = dict(glue_dir=args.glue_dir, max_seq_length=args.max_seq_length, seed=args.seed)
@@ -145,8 +156,8 @@ def _execute(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s",
-                        level=logging.WARNING if args.quiet else logging.INFO)
+    # Our own progress at INFO; other libraries (ONNX Runtime's quantizer logs every node at INFO) at WARNING.
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
     logging.getLogger("powerbert").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         result = _execute(args)

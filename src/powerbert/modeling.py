@@ -24,7 +24,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .algorithm.extract import SoftExtract, hard_extract
 from .algorithm.retention import PowerConfig, flop_fraction, validate_retention
 from .algorithm.significance import random_scores, significance_scores
-from .architectures.adapters import check_supported, get_adapter
+from .architectures.adapters import check_supported, get_adapter, max_input_length
 from .errors import PowerBertError
 from .files import write_directory_atomic
 
@@ -100,45 +100,74 @@ class PowerModel(nn.Module):
     ) -> SequenceClassifierOutput:
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        elif not bool(attention_mask[:, 0].all()):
-            raise PowerBertError("PoWER models need right padding: set tokenizer.padding_side = 'right'")
-        limit = self.config.max_position_embeddings
-        if input_ids.shape[1] > limit:
-            raise PowerBertError(f"input of {input_ids.shape[1]} tokens exceeds the model's limit of {limit}")
-        # Drop the columns that are padding in every row: no layer carries more than the longest input.
-        width = int(attention_mask.sum(dim=1).max())
-        input_ids, mask = input_ids[:, :width], attention_mask[:, :width]
-        if token_type_ids is not None:
-            token_type_ids = token_type_ids[:, :width]
-
-        hidden = self.adapter.embed(input_ids, token_type_ids)
+        exporting = torch.compiler.is_exporting()
+        if not exporting:  # these need concrete values; an exported graph's runtime class does the same outside it
+            input_ids, attention_mask, token_type_ids = self._check_and_trim(input_ids, attention_mask, token_type_ids)
+        hidden, mask = self.adapter.embed(input_ids, token_type_ids), attention_mask
         for j, layer in enumerate(self.encoder_layers):
-            keep = min(self.power_config.retention[j], hidden.shape[1])
-            eliminate = self.soft_extract is None and keep < hidden.shape[1]
-            need_scores = eliminate or self.soft_extract is not None
-            by_attention = need_scores and self.power_config.scoring == "attention"
-            context, probs = self._self_attention(layer, hidden, mask, need_probs=by_attention)
-            hidden = self.adapter.attention_output(layer, context, hidden)
-            if need_scores:
-                scores = significance_scores(probs, mask) if by_attention else random_scores(mask)
-                if eliminate:
-                    hidden, mask = hard_extract(hidden, mask, scores, keep)
-                else:
-                    hidden = self.soft_extract[j](hidden, scores)
-            hidden = self.adapter.feed_forward(layer, hidden)
-
+            if self.soft_extract is not None:
+                hidden = self._soft_layer(j, layer, hidden, mask)
+            else:
+                hidden, mask = self._layer(j, layer, hidden, mask, exporting)
         logits = self.adapter.classify(hidden)
         loss = self._loss(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
+    def _check_and_trim(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Refuse left padding and over-long inputs; drop the columns that are padding in every row."""
+        if not bool(attention_mask[:, 0].all()):
+            raise PowerBertError("PoWER models need right padding: set tokenizer.padding_side = 'right'")
+        limit = max_input_length(self.config)
+        if input_ids.shape[1] > limit:
+            raise PowerBertError(f"input of {input_ids.shape[1]} tokens exceeds the model's limit of {limit}")
+        width = int(attention_mask.sum(dim=1).max())
+        if token_type_ids is not None:
+            token_type_ids = token_type_ids[:, :width]
+        return input_ids[:, :width], attention_mask[:, :width], token_type_ids
+
+    def _layer(
+        self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, exporting: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One encoder layer with hard Extract between its attention and feed-forward blocks."""
+        # After the last layer the classifier reads [CLS] alone, so that layer keeps only [CLS] too: same logits.
+        retention = 1 if j == self.num_layers - 1 else self.power_config.retention[j]
+        if retention == 1:  # only [CLS] goes on: no scores needed, and queries from [CLS] alone
+            context, _ = self._self_attention(layer, hidden, mask, need_probs=False, cls_query_only=True)
+            hidden = self.adapter.attention_output(layer, context, hidden[:, :1])
+            return self.adapter.feed_forward(layer, hidden), mask[:, :1]
+        # sym_min keeps the width symbolic when exporting, so the graph eliminates for any input length.
+        keep = torch.sym_min(retention, hidden.shape[1])
+        eliminate = exporting or keep < hidden.shape[1]
+        by_attention = eliminate and self.power_config.scoring == "attention"
+        context, probs = self._self_attention(layer, hidden, mask, need_probs=by_attention)
+        hidden = self.adapter.attention_output(layer, context, hidden)
+        if eliminate:
+            scores = significance_scores(probs, mask) if by_attention else random_scores(mask)
+            hidden, mask = hard_extract(hidden, mask, scores, keep)
+        return self.adapter.feed_forward(layer, hidden), mask
+
+    def _soft_layer(self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """One encoder layer of the configuration search: Soft-Extract weighs every vector by its rank."""
+        by_attention = self.power_config.scoring == "attention"
+        context, probs = self._self_attention(layer, hidden, mask, need_probs=by_attention)
+        hidden = self.adapter.attention_output(layer, context, hidden)
+        scores = significance_scores(probs, mask) if by_attention else random_scores(mask)
+        return self.adapter.feed_forward(layer, self.soft_extract[j](hidden, scores))
+
     def _self_attention(
-        self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, need_probs: bool
+        self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, need_probs: bool,
+        cls_query_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Multi-head attention with the layer's own projections; probabilities only when asked for."""
         batch, width, _ = hidden.shape
         heads = self.adapter.num_heads
+        project_query, project_key, project_value = self.adapter.qkv(layer)
+        query = project_query(hidden[:, :1] if cls_query_only else hidden)
         query, key, value = (
-            proj(hidden).view(batch, width, heads, -1).transpose(1, 2) for proj in self.adapter.qkv(layer)
+            x.view(batch, x.shape[1], heads, -1).transpose(1, 2)
+            for x in (query, project_key(hidden), project_value(hidden))
         )
         dropout = self.adapter.attention_dropout if self.training else 0.0
         keep_keys = mask[:, None, None, :].bool()
@@ -148,9 +177,10 @@ class PowerModel(nn.Module):
             context = F.dropout(probs, dropout, self.training) @ value
         else:
             probs = None
-            attn_mask = None if bool(mask.all()) else keep_keys
+            no_padding = not torch.compiler.is_exporting() and bool(mask.all())
+            attn_mask = None if no_padding else keep_keys
             context = F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, dropout_p=dropout)
-        return context.transpose(1, 2).reshape(batch, width, -1), probs
+        return context.transpose(1, 2).reshape(batch, query.shape[2], -1), probs
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.config.num_labels == 1:

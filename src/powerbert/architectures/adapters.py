@@ -150,6 +150,17 @@ ADAPTERS: dict[str, type[EncoderAdapter]] = {
     for model_type in adapter.model_types
 }
 
+def uses_token_types(config) -> bool:
+    """Whether the architecture reads token_type_ids (BERT, ALBERT, ELECTRA do; RoBERTa, DistilBERT do not)."""
+    return getattr(config, "type_vocab_size", 0) > 1
+
+
+def max_input_length(config) -> int:
+    """The longest input the model's position embeddings allow (RoBERTa reserves padding_idx + 1 of them)."""
+    if config.model_type in ("roberta", "xlm-roberta", "camembert"):
+        return config.max_position_embeddings - config.pad_token_id - 1
+    return config.max_position_embeddings
+
 
 def check_supported(config) -> None:
     """Raise a clear error listing the supported architectures unless config is one of them."""

@@ -1,44 +1,56 @@
-"""`powerbert bench`: honest inference timing of a PoWER model against the plain model it came from.
+"""`powerbert bench`: honest inference timing of a PoWER model against its plain model, on the runtimes users deploy.
 
-Three variants run interleaved batch by batch, in one process, on the same inputs, after warm-up:
-  plain-dynamic  the PoWER model's own weights, every token kept, Hugging Face's SDPA attention, each batch
-                 padded to its longest input (what a modern server runs);
-  plain-padded   the same, every batch padded to the maximum length (the paper's setting);
-  power          the PoWER model (elimination by gather, dynamic padding).
-Medians over repeats are reported with their spread; efficiency = measured speedup / FLOP-ideal speedup.
+Task mode (a trained PoWER model on its task's dev set): every variant (tools/timing.py: PoWER or plain,
+PyTorch or ONNX Runtime, fp32 or int8) is timed in a process of its own, so no runtime's thread pool can
+slow another; rounds alternate (every variant once per round, the order rotating), and medians over rounds
+are reported with each variant's dev metric, because int8 can cost accuracy. The headline is the fastest
+PoWER variant against the fastest plain variant at each batch size.
+
+Synthetic mode (random weights from a config, no data): plain, plain-padded and power, interleaved batch by
+batch in one PyTorch process, for size and length scaling.
 """
 
 import argparse
 import json
-import os
-import platform
 import resource
-import statistics
-import time
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
-import transformers
 from tqdm.auto import tqdm
 
 from ..algorithm.retention import PowerConfig, encoder_flops
 from ..errors import PowerBertError
 from ..files import save_figure_atomic, write_json_atomic, write_text_atomic
 from ..modeling import PowerModel
-from .options import parse_numbers, parse_retention
+from .options import parse_names, parse_numbers, parse_retention
+from .timing import (
+    VARIANTS,
+    environment,
+    executed_flops,
+    latency_stats,
+    make_batches,
+    time_interleaved,
+)
 
-VARIANTS = ("plain-dynamic", "plain-padded", "power")
+DEFAULT_VARIANTS = "plain,power,plain-int8,power-int8,plain-ort,plain-ort-int8,power-ort,power-ort-int8"
+SYNTHETIC_VARIANTS = ("plain", "plain-padded", "power")
 
 
 def add_bench_parser(commands) -> None:
-    bench = commands.add_parser("bench", help="time the PoWER model against the plain model (JSON, Markdown, PNG)")
+    bench = commands.add_parser("bench", help="time the PoWER model against the plain model on PyTorch and ONNX "
+                                "Runtime, fp32 and int8 (JSON, Markdown, PNG)")
     bench.add_argument("--model", help="folder of a PoWER model (from `powerbert run`/`retrain`)")
     bench.add_argument("--task", help="GLUE task whose dev set is timed")
     bench.add_argument("--glue-dir", help="GLUE folder (default: $GLUE_DIR, else the hub)")
+    bench.add_argument("--variants", default=DEFAULT_VARIANTS,
+                       help=f"comma-separated, from {', '.join(VARIANTS)} (default {DEFAULT_VARIANTS})")
     bench.add_argument("--max-seq-length", type=int, help="padded length of plain-padded (default: the model's search length)")
     bench.add_argument("--batch-sizes", default="1,8,32", help="comma-separated (default 1,8,32)")
-    bench.add_argument("--repeats", type=int, default=3, help="timed passes over the inputs (default 3)")
+    bench.add_argument("--repeats", type=int, default=3, help="rounds: timed passes over the inputs (default 3)")
     bench.add_argument("--max-examples", type=int, help="time only the first N dev examples")
     bench.add_argument("--output", type=Path, default=Path("bench.json"), help="JSON report; .md and .png beside it")
     bench.add_argument("--synthetic", action="store_true", help="random-weight model from a config, no data needed")
@@ -49,119 +61,137 @@ def add_bench_parser(commands) -> None:
     bench.add_argument("--examples", type=int, default=64, help="synthetic: inputs per length")
 
 
-def environment() -> dict:
-    """What the numbers depend on: machine, threads, library versions."""
-    return {
-        "machine": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
+def run_bench(args: argparse.Namespace) -> dict:
+    """Run the benchmark the CLI describes and write JSON, Markdown and PNG reports (atomically)."""
+    batch_sizes = parse_numbers(args.batch_sizes, int)
+    if not batch_sizes or min(batch_sizes) < 1:
+        raise PowerBertError(f"--batch-sizes {args.batch_sizes!r} must list positive integers")
+    if args.repeats < 1:
+        raise PowerBertError("--repeats must be at least 1")
+    report = _bench_synthetic(args, batch_sizes) if args.synthetic else _bench_task(args, batch_sizes)
+    report["environment"] = environment()
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    table = _synthetic_table(report) if args.synthetic else _task_table(report)
+    write_json_atomic(args.output, report)
+    _write_markdown(report, table, args.output.with_suffix(".md"))
+    _write_plot(report, args.output.with_suffix(".png"))
+    return {"report": str(args.output), "table": table}
+
+
+# --- task mode: a process per variant ------------------------------------------------------------------------
+def _bench_task(args, batch_sizes: list[int]) -> dict:
+    from ..deploy.onnx_export import export
+    from ..training.data import TaskData
+    from ..training.tasks import get_task
+
+    if not args.model or not args.task:
+        raise PowerBertError("bench needs --model and --task (or --synthetic)")
+    task = get_task(args.task)
+    variants = parse_names(args.variants, VARIANTS, "--variants")
+    power = PowerModel.from_pretrained(args.model).eval()
+    pad_to = args.max_seq_length or power.power_config.metadata.get("max_seq_length") or task.hyper.max_seq_length
+    data = TaskData.for_model(task, args.model, glue_dir=args.glue_dir, max_seq_length=pad_to)
+    dev = data.dev.select(range(min(args.max_examples or len(data.dev), len(data.dev))))
+    columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in dev.column_names]
+    examples = [{c: row[c] for c in columns} for row in dev]
+    labels = np.asarray(dev["labels"])
+
+    with tempfile.TemporaryDirectory(prefix="powerbert-bench-") as scratch:
+        scratch = Path(scratch)
+        exports = {}
+        for name in tqdm([v for v in variants if VARIANTS[v][1] == "onnxruntime"], desc="exporting to ONNX"):
+            kind, _, precision, _ = VARIANTS[name]
+            exports[name] = str(scratch / name)
+            export(args.model, exports[name], quantize="int8" if precision == "int8" else None, plain=kind == "plain")
+        spec = {"model": str(args.model), "exports": exports, "examples": str(scratch / "examples.json"),
+                "batch_sizes": batch_sizes, "pad_to": pad_to, "pad_id": power.config.pad_token_id or 0}
+        (scratch / "examples.json").write_text(json.dumps(examples))
+        (scratch / "spec.json").write_text(json.dumps(spec))
+        runs, logits = _run_rounds(variants, scratch, args.repeats)
+
+    rows = []
+    for batch_size in batch_sizes:
+        stats = {}
+        for name in variants:
+            latencies = [s for run in runs[name] for s in run[str(batch_size)]["latencies"]]
+            passes = [run[str(batch_size)]["pass_seconds"] for run in runs[name]]
+            stats[name] = latency_stats(latencies, passes, len(examples))
+            stats[name]["dev_metrics"] = data.metrics(logits[name][f"b{batch_size}"], labels)
+        rows.append({"batch_size": batch_size, "variants": stats, **_compare(stats, logits, batch_size, power, examples)})
+    report = {
+        "mode": "task", "task": task.name, "metric": task.metric, "model": str(args.model), "examples": len(examples),
+        "pad_to": pad_to, "retention": power.power_config.retention, "variants": {v: VARIANTS[v] for v in variants},
+        "timing": "a process per variant and round; rounds alternate, the order rotating; median over rounds",
+        "flop_fraction_real_tokens": power.flop_fraction([len(e["input_ids"]) for e in examples]), "results": rows,
     }
+    if "power" in variants:
+        predictions = [_predictions(logits["power"][f"b{b}"]) for b in batch_sizes]
+        report["same_predictions_across_batch_sizes"] = all(np.array_equal(predictions[0], p) for p in predictions)
+    summary = Path(args.model).parent / "summary.json"
+    if summary.is_file() and not args.max_examples:
+        evaluated = json.loads(summary.read_text())
+        report["retrain_dev_metric"] = (evaluated.get("retrain_dev") or evaluated.get("power_dev", {})).get(task.metric)
+    return report
 
 
-def _batches(examples: list[dict], batch_size: int, pad_id: int, pad_to: int | None) -> list[dict]:
-    """Right-padded batches of consecutive examples (to the longest in the batch, or to pad_to)."""
-    batches = []
-    for start in range(0, len(examples), batch_size):
-        chunk = examples[start : start + batch_size]
-        width = pad_to or max(len(e["input_ids"]) for e in chunk)
-        batch = {}
-        for key in chunk[0]:
-            fill = pad_id if key == "input_ids" else 0
-            batch[key] = torch.tensor([e[key] + [fill] * (width - len(e[key])) for e in chunk])
-        batches.append(batch)
-    return batches
+def _run_rounds(variants: list[str], scratch: Path, repeats: int) -> tuple[dict, dict]:
+    """Every variant once per round, each in a fresh process, the order rotating; logits from the first round."""
+    runs = {name: [] for name in variants}
+    logits = {}
+    progress = tqdm(total=repeats * len(variants), desc="timing (a process per variant)")
+    for round_ in range(repeats):
+        shift = round_ % len(variants)
+        for name in variants[shift:] + variants[:shift]:
+            prefix = scratch / f"{name}-{round_}"
+            done = subprocess.run([sys.executable, "-m", "powerbert.tools.timing", str(scratch / "spec.json"), name,
+                                   str(prefix)], capture_output=True, text=True)
+            if done.returncode != 0:
+                lines = done.stderr.strip().splitlines() or ["no output"]
+                raise PowerBertError(f"timing variant {name} failed: {lines[-1]}")
+            runs[name].append(json.loads(prefix.with_suffix(".json").read_text()))
+            if round_ == 0:
+                with np.load(prefix.with_suffix(".npz")) as saved:
+                    logits[name] = dict(saved)
+            progress.update()
+    progress.close()
+    return runs, logits
 
 
-def _executed_flops(batches: list[dict], hidden: int, ffn: int, layers: int, retention: list[int] | None) -> int:
-    """FLOPs as run: every row of a batch pays for the batch's width (padding included)."""
-    total = 0
-    for batch in batches:
-        rows, width = batch["input_ids"].shape
-        if retention is not None:  # the PoWER model first drops columns that are padding in every row
-            width = int(batch["attention_mask"].sum(1).max())
-        total += rows * encoder_flops(width, hidden, ffn, layers, retention)
-    return total
+def _predictions(logits: np.ndarray) -> np.ndarray:
+    return logits.argmax(-1) if logits.shape[-1] > 1 else logits[:, 0]
 
 
-def time_interleaved(runners: dict[str, tuple], repeats: int, device: torch.device, desc: str = "timing"):
-    """Time several models on their own batches of the same inputs, interleaved batch by batch, after warm-up.
-
-    runners maps a name to (model, batches); every model gets batch i before any gets batch i+1, and who
-    goes first rotates. Returns per-name latency/throughput statistics and the first pass's logits.
-    """
-    names = list(runners)
-    latencies = {name: [] for name in names}
-    pass_seconds = {name: [] for name in names}
-    logits = {name: [] for name in names}
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    n = len(next(iter(runners.values()))[1])
-    with torch.inference_mode():
-        for i in range(min(2, n)):  # warm-up
-            for model, batches in runners.values():
-                model(**{k: t.to(device) for k, t in batches[i].items()})
-        for repeat in range(repeats):
-            totals = dict.fromkeys(names, 0.0)
-            for i in tqdm(range(n), desc=f"{desc}, pass {repeat + 1}/{repeats}", leave=False):
-                for name in names[i % len(names):] + names[: i % len(names)]:
-                    model, batches = runners[name]
-                    batch = {k: t.to(device) for k, t in batches[i].items()}
-                    sync()
-                    start = time.perf_counter()
-                    out = model(**batch).logits
-                    sync()
-                    elapsed = time.perf_counter() - start
-                    latencies[name].append(elapsed)
-                    totals[name] += elapsed
-                    if repeat == 0:
-                        logits[name].append(out.float().cpu().numpy())
-            for name in names:
-                pass_seconds[name].append(totals[name])
-    examples = sum(len(b["input_ids"]) for b in next(iter(runners.values()))[1])
-    stats = {}
-    for name in names:
-        lat = np.asarray(latencies[name]) * 1000
-        median_pass = statistics.median(pass_seconds[name])
-        stats[name] = {
-            "latency_ms_median": float(np.median(lat)),
-            "latency_ms_p10": float(np.percentile(lat, 10)),
-            "latency_ms_p90": float(np.percentile(lat, 90)),
-            "pass_seconds_median": median_pass,
-            "pass_seconds_all": pass_seconds[name],
-            "throughput_per_s": examples / median_pass,
-        }
-    return stats, {name: np.concatenate(parts) for name, parts in logits.items()}
+def _compare(stats: dict, logits: dict, batch_size: int, power: PowerModel, examples: list[dict]) -> dict:
+    """Speedups over the plain PyTorch model, the FLOP ratio, agreement of each export with PyTorch, the headline."""
+    out = {}
+    if "plain" in stats:
+        base = stats["plain"]["pass_seconds_median"]
+        for name, s in stats.items():
+            s["speedup_vs_plain"] = base / s["pass_seconds_median"]
+        if "power" in stats:
+            batches = make_batches(examples, batch_size, power.config.pad_token_id or 0, None)
+            dims = (power.config.hidden_size, power.adapter.ffn_size, power.num_layers)
+            ratio = executed_flops(batches, *dims, None) / executed_flops(batches, *dims, power.power_config.retention)
+            out["flop_ratio_power_vs_plain"] = ratio
+            out["efficiency_power_vs_plain"] = stats["power"]["speedup_vs_plain"] / ratio
+    for name in stats:  # each export and int8 model against the fp32 PyTorch model of the same kind
+        reference = VARIANTS[name][0]
+        if name != reference and reference in logits:
+            ours, theirs = logits[name][f"b{batch_size}"], logits[reference][f"b{batch_size}"]
+            stats[name]["vs_torch_fp32"] = {
+                "max_abs_logit_diff": float(np.abs(ours - theirs).max()),
+                "same_predictions": float(np.mean(_predictions(ours) == _predictions(theirs))),
+            }
+    fastest = {kind: min((n for n in stats if VARIANTS[n][0] == kind), default=None,
+                         key=lambda n: stats[n]["pass_seconds_median"]) for kind in ("plain", "power")}
+    if fastest["plain"] and fastest["power"]:
+        out["fastest_plain"], out["fastest_power"] = fastest["plain"], fastest["power"]
+        out["fastest_power_vs_fastest_plain"] = (stats[fastest["plain"]]["pass_seconds_median"]
+                                                 / stats[fastest["power"]]["pass_seconds_median"])
+    return out
 
 
-def time_variants(power: PowerModel, examples: list[dict], batch_size: int, pad_to: int, repeats: int,
-                  device: torch.device) -> tuple[dict, dict]:
-    """The three variants (plain-dynamic, plain-padded, power) timed interleaved, with FLOP ratios and efficiency."""
-    pad_id = power.config.pad_token_id or 0
-    dynamic = _batches(examples, batch_size, pad_id, None)
-    padded = _batches(examples, batch_size, pad_id, pad_to)
-    runners = {"plain-dynamic": (power.model, dynamic), "plain-padded": (power.model, padded), "power": (power, dynamic)}
-    stats, logits = time_interleaved(runners, repeats, device, desc=f"batch {batch_size}")
-    layers, hidden, ffn = power.num_layers, power.config.hidden_size, power.adapter.ffn_size
-    flops = {
-        "plain-dynamic": _executed_flops(dynamic, hidden, ffn, layers, None),
-        "plain-padded": _executed_flops(padded, hidden, ffn, layers, None),
-        "power": _executed_flops(dynamic, hidden, ffn, layers, power.power_config.retention),
-    }
-    for name, value in flops.items():
-        stats[name]["executed_gflops"] = 2 * value / 1e9  # a multiply-add is two FLOPs
-    result = {"batch_size": batch_size, "variants": stats}
-    for base in ("plain-dynamic", "plain-padded"):
-        speedup = stats[base]["pass_seconds_median"] / stats["power"]["pass_seconds_median"]
-        ideal = flops[base] / flops["power"]
-        result[f"speedup_vs_{base}"] = speedup
-        result[f"flop_ratio_vs_{base}"] = ideal
-        result[f"efficiency_vs_{base}"] = speedup / ideal
-    return result, logits
-
-
+# --- synthetic mode: one PyTorch process, interleaved ----------------------------------------------------------
 def config_for_flop_fraction(length: int, target: float, hidden: int, ffn: int, layers: int) -> list[int]:
     """A geometric configuration l_j = length * q^j whose FLOPs on `length` tokens are about `target` of the plain model's."""
     low, high = 0.0, 1.0
@@ -184,110 +214,104 @@ def _synthetic_model(arch: str):
     return AutoModelForSequenceClassification.from_config(config).eval()
 
 
-def _bench_synthetic(args, batch_sizes: list[int], device: torch.device) -> dict:
+def _bench_synthetic(args, batch_sizes: list[int]) -> dict:
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = _synthetic_model(args.arch).to(device)
     lengths = parse_numbers(args.seq_lengths, int)
     generator = torch.Generator().manual_seed(0)
     rows = []
     for length in tqdm(lengths, desc="lengths"):
         probe = PowerModel.keep_all(model, length)
-        if args.retention:
-            retention = parse_retention(args.retention).retention
-        else:
-            retention = config_for_flop_fraction(length, args.flop_fraction, model.config.hidden_size,
-                                                 probe.adapter.ffn_size, probe.num_layers)
+        dims = (model.config.hidden_size, probe.adapter.ffn_size, probe.num_layers)
+        retention = (parse_retention(args.retention).retention if args.retention
+                     else config_for_flop_fraction(length, args.flop_fraction, *dims))
         power = PowerModel(model, PowerConfig(retention))
-        ids = torch.randint(min(1000, model.config.vocab_size // 2), model.config.vocab_size, (args.examples, length), generator=generator)
+        ids = torch.randint(min(1000, model.config.vocab_size // 2), model.config.vocab_size, (args.examples, length),
+                            generator=generator)
         examples = [{"input_ids": row.tolist(), "attention_mask": [1] * length} for row in ids]
         for batch_size in batch_sizes:
-            result, _ = time_variants(power, examples, batch_size, length, args.repeats, device)
-            result.update(seq_length=length, retention=retention,
-                          flop_fraction=power.flop_fraction([length] * args.examples))
-            rows.append(result)
+            batches = {v: make_batches(examples, batch_size, 0, length if v == "plain-padded" else None)
+                       for v in SYNTHETIC_VARIANTS}
+            runners = {"plain": (model, batches["plain"]), "plain-padded": (model, batches["plain-padded"]),
+                       "power": (power, batches["power"])}
+            stats, _ = time_interleaved(runners, args.repeats, device, desc=f"length {length}, batch {batch_size}")
+            power_flops = executed_flops(batches["power"], *dims, retention)
+            row = {"seq_length": length, "batch_size": batch_size, "retention": retention, "variants": stats,
+                   "flop_fraction": power.flop_fraction([length] * args.examples)}
+            for base in ("plain", "plain-padded"):
+                speedup = stats[base]["pass_seconds_median"] / stats["power"]["pass_seconds_median"]
+                ratio = executed_flops(batches[base], *dims, None) / power_flops
+                row[f"speedup_vs_{base}"], row[f"flop_ratio_vs_{base}"] = speedup, ratio
+                row[f"efficiency_vs_{base}"] = speedup / ratio
+            rows.append(row)
     return {"mode": "synthetic", "arch": args.arch, "results": rows}
 
 
-def _bench_task(args, batch_sizes: list[int], device: torch.device) -> dict:
-    from ..training.data import TaskData
-    from ..training.tasks import get_task
-
-    if not args.model or not args.task:
-        raise PowerBertError("bench needs --model and --task (or --synthetic)")
-    task = get_task(args.task)
-    power = PowerModel.from_pretrained(args.model).eval().to(device)
-    pad_to = args.max_seq_length or power.power_config.metadata.get("max_seq_length") or task.hyper.max_seq_length
-    data = TaskData.for_model(task, args.model, glue_dir=args.glue_dir, max_seq_length=pad_to)
-    dev = data.dev.select(range(min(args.max_examples or len(data.dev), len(data.dev))))
-    columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in dev.column_names]
-    examples = [{c: row[c] for c in columns} for row in dev]
-    labels = np.asarray(dev["labels"])
-    rows, predictions = [], {}
-    for batch_size in batch_sizes:
-        result, logits = time_variants(power, examples, batch_size, pad_to, args.repeats, device)
-        result["dev_metrics"] = {v: data.metrics(logits[v], labels) for v in VARIANTS}
-        predictions[batch_size] = logits["power"].argmax(-1) if logits["power"].shape[-1] > 1 else logits["power"]
-        rows.append(result)
-    report = {
-        "mode": "task", "task": task.name, "model": str(args.model), "examples": len(examples), "pad_to": pad_to,
-        "retention": power.power_config.retention, "flop_fraction_real_tokens": power.flop_fraction(
-            [len(e["input_ids"]) for e in examples]), "results": rows,
-    }
-    first = predictions[batch_sizes[0]]
-    report["same_predictions_across_batch_sizes"] = all(np.array_equal(first, p) for p in predictions.values())
-    summary = Path(args.model).parent / "summary.json"
-    if summary.is_file() and not args.max_examples:
-        evaluated = json.loads(summary.read_text())
-        evaluated = evaluated.get("retrain_dev") or evaluated.get("power_dev", {})
-        report["retrain_dev_metric"] = evaluated.get(task.metric)
-        report["bench_dev_metric"] = {row["batch_size"]: row["dev_metrics"]["power"][task.metric] for row in rows}
-    return report
-
-
-def run_bench(args: argparse.Namespace) -> dict:
-    """Run the benchmark the CLI describes and write JSON, Markdown and PNG reports (atomically)."""
-    batch_sizes = parse_numbers(args.batch_sizes, int)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    report = _bench_synthetic(args, batch_sizes, device) if args.synthetic else _bench_task(args, batch_sizes, device)
-    report["environment"] = environment()
-    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if device.type == "cuda":
-        report["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    write_json_atomic(args.output, report)
-    _write_markdown(report, args.output.with_suffix(".md"))
-    _write_plot(report, args.output.with_suffix(".png"))
-    return {"report": str(args.output), "table": _table(report)}
-
-
+# --- reports --------------------------------------------------------------------------------------------------
 def _latency_cell(variant: dict) -> str:
     """Median latency with its p10-p90 spread, in ms."""
     return f"{variant['latency_ms_median']:.1f} ({variant['latency_ms_p10']:.1f}-{variant['latency_ms_p90']:.1f})"
 
 
-def _table(report: dict) -> list[str]:
-    head = ("| length | batch | plain-dynamic ms | plain-padded ms | power ms | power ex/s | speedup vs dynamic | vs padded "
-            "| FLOP ratio vs dynamic | efficiency |")
+def _synthetic_table(report: dict) -> list[str]:
+    head = ("| length | batch | plain ms | plain-padded ms | power ms | power ex/s | speedup vs plain | vs padded "
+            "| FLOP ratio vs plain | efficiency |")
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for row in report["results"]:
         v = row["variants"]
-        cell = {name: _latency_cell(variant) for name, variant in v.items()}
         lines.append(
-            f"| {row.get('seq_length', 'dev')} | {row['batch_size']} | {cell['plain-dynamic']} | {cell['plain-padded']} | "
-            f"{cell['power']} | {v['power']['throughput_per_s']:.1f} | {row['speedup_vs_plain-dynamic']:.2f}x | "
-            f"{row['speedup_vs_plain-padded']:.2f}x | {row['flop_ratio_vs_plain-dynamic']:.2f}x | "
-            f"{row['efficiency_vs_plain-dynamic']:.2f} |"
+            f"| {row['seq_length']} | {row['batch_size']} | {_latency_cell(v['plain'])} | "
+            f"{_latency_cell(v['plain-padded'])} | {_latency_cell(v['power'])} | {v['power']['throughput_per_s']:.1f} | "
+            f"{row['speedup_vs_plain']:.2f}x | {row['speedup_vs_plain-padded']:.2f}x | "
+            f"{row['flop_ratio_vs_plain']:.2f}x | {row['efficiency_vs_plain']:.2f} |"
         )
     return lines
 
 
-def _write_markdown(report: dict, path: Path) -> None:
+def _task_table(report: dict) -> list[str]:
+    metric = report["metric"]
+    head = (f"| batch | variant | runtime | precision | ms / batch, median (p10-p90) | pass s | examples / s "
+            f"| speedup vs plain | dev {metric} | same predictions as PyTorch fp32 |")
+    lines = [head, "|---" * (head.count("|") - 1) + "|"]
+    for row in report["results"]:
+        for name, v in row["variants"].items():
+            kind, runtime, precision, _ = VARIANTS[name]
+            best = name in (row.get("fastest_plain"), row.get("fastest_power"))
+            label = f"**{name}**" if best else name
+            speedup = f"{v['speedup_vs_plain']:.2f}x" if "speedup_vs_plain" in v else "-"
+            agree = v.get("vs_torch_fp32")
+            agree = f"{100 * agree['same_predictions']:.1f} % (max logit diff {agree['max_abs_logit_diff']:.1e})" \
+                if agree else "-"
+            lines.append(f"| {row['batch_size']} | {label} | {runtime} | {precision} | {_latency_cell(v)} | "
+                         f"{v['pass_seconds_median']:.3f} | {v['throughput_per_s']:.1f} | {speedup} | "
+                         f"{100 * v['dev_metrics'][metric]:.2f} | {agree} |")
+    return lines
+
+
+def _headlines(report: dict) -> list[str]:
+    lines = []
+    for row in report["results"]:
+        if "fastest_power_vs_fastest_plain" in row:
+            lines.append(f"- batch {row['batch_size']}: fastest PoWER variant **{row['fastest_power']}** is "
+                         f"**{row['fastest_power_vs_fastest_plain']:.2f}x** faster than the fastest plain variant "
+                         f"**{row['fastest_plain']}**.")
+        if "efficiency_power_vs_plain" in row:
+            lines.append(f"  PyTorch fp32: power vs plain {row['variants']['power']['speedup_vs_plain']:.2f}x at a FLOP "
+                         f"ratio of {row['flop_ratio_power_vs_plain']:.2f}x: efficiency {row['efficiency_power_vs_plain']:.2f}.")
+    return lines
+
+
+def _write_markdown(report: dict, table: list[str], path: Path) -> None:
     env = report["environment"]
     lines = [f"# powerbert bench ({report['mode']})", "",
-             f"{env['device']}, {env['torch_threads']} threads, torch {env['torch']}, transformers {env['transformers']}.",
-             "Latency: median (p10-p90) per batch in ms over all timed passes; speedup: ratio of median pass times.", ""]
+             f"{env['device']} ({env['cpu_count']} cores), torch {env['torch']}, transformers {env['transformers']}, "
+             f"onnxruntime {env['onnxruntime']}.",
+             "Latency: median (p10-p90) per batch over all timed passes; speedup: ratio of median pass times.", ""]
     if report["mode"] == "task":
         lines += [f"Task {report['task']}, {report['examples']} dev examples, retention {report['retention']}, "
-                  f"FLOP fraction on real tokens {report['flop_fraction_real_tokens']:.3f}.", ""]
-    lines += _table(report)
+                  f"FLOP fraction on real tokens {report['flop_fraction_real_tokens']:.3f}. Timing: {report['timing']}.",
+                  "", *_headlines(report), ""]
+    lines += table
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
@@ -298,18 +322,18 @@ def _write_plot(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = report["results"]
-    labels = [f"L{r['seq_length']} b{r['batch_size']}" if "seq_length" in r else f"b{r['batch_size']}" for r in rows]
-    x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(rows)), 4))
-    for k, v in enumerate(VARIANTS):
-        ax.bar(x + (k - 1) * 0.27, [r["variants"][v]["throughput_per_s"] for r in rows], 0.27, label=v)
-    for i, r in enumerate(rows):
-        ax.annotate(f"{r['speedup_vs_plain-dynamic']:.2f}x", (x[i] + 0.27, r["variants"]["power"]["throughput_per_s"]),
-                    ha="center", va="bottom", fontsize=8)
+    names = list(rows[0]["variants"])
+    labels = [f"L{r['seq_length']} b{r['batch_size']}" if "seq_length" in r else f"batch {r['batch_size']}" for r in rows]
+    x, width = np.arange(len(rows)), 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(rows) + 0.5 * len(names)), 4.5))
+    for k, name in enumerate(names):
+        ax.bar(x + (k - (len(names) - 1) / 2) * width, [r["variants"][name]["throughput_per_s"] for r in rows], width,
+               label=name, hatch="//" if name.startswith("power") else None)
     ax.set_xticks(x, labels)
-    ax.set_ylabel("examples / s (higher is better)")
+    ax.set_yscale("log")
+    ax.set_ylabel("examples / s (log scale, higher is better)")
     ax.set_title(f"powerbert bench: {report.get('task', report.get('arch'))}, {report['environment']['device']}")
-    ax.legend()
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     save_figure_atomic(fig, path)
     plt.close(fig)

@@ -34,3 +34,14 @@ def parse_retention(text: str | None) -> PowerConfig | None:
     except ValueError:
         raise PowerBertError(f"--retention {text!r} must be comma-separated integers") from None
     return PowerConfig(values)
+
+
+def parse_names(text: str, known, option: str) -> list[str]:
+    """A comma-separated list of names, each one of `known`, without repeats."""
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise PowerBertError(f"{option} {text!r}: unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(known)}")
+    if len(set(names)) != len(names):
+        raise PowerBertError(f"{option} {text!r} names a value twice")
+    return names

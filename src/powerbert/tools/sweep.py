@@ -27,7 +27,7 @@ from ..training.stages import (
     search,
 )
 from ..training.tasks import GlueTask
-from .bench import _batches, environment, time_interleaved
+from .timing import environment, make_batches, time_interleaved
 
 logger = logging.getLogger("powerbert")
 
@@ -123,7 +123,7 @@ def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: 
         columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in data.dev.column_names]
         examples = [{c: row[c] for c in columns} for row in data.dev]
         model = load_power_or_plain(p["model"]).eval().to(device)
-        runners[p["name"]] = (model, _batches(examples, batch_size, model.config.pad_token_id or 0, None))
+        runners[p["name"]] = (model, make_batches(examples, batch_size, model.config.pad_token_id or 0, None))
     stats, _ = time_interleaved(runners, repeats, device, desc=f"sweep timing, batch {batch_size}")
     plain_seconds = stats["plain"]["pass_seconds_median"]
     for p in points:

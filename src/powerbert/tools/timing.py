@@ -1,0 +1,182 @@
+"""How models are timed: batches, the variants `powerbert bench` knows, and one timed pass per process.
+
+Runtimes keep thread pools (PyTorch's, ONNX Runtime's) that slow each other when they share a process, so
+`powerbert bench` times every variant in a process of its own: `python -m powerbert.tools.timing SPEC VARIANT
+OUT` loads one variant, warms it up and times one pass over the inputs at each batch size. `time_interleaved`
+is the in-process alternative for models of one runtime (PyTorch), as the sweep and the synthetic bench use.
+"""
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from tqdm.auto import tqdm
+
+from ..algorithm.retention import encoder_flops
+
+# name -> (PoWER or plain, runtime, precision, padding)
+VARIANTS: dict[str, tuple[str, str, str, str]] = {
+    "plain": ("plain", "torch", "fp32", "dynamic"),
+    "plain-padded": ("plain", "torch", "fp32", "padded"),
+    "power": ("power", "torch", "fp32", "dynamic"),
+    "plain-int8": ("plain", "torch", "int8", "dynamic"),
+    "power-int8": ("power", "torch", "int8", "dynamic"),
+    "plain-ort": ("plain", "onnxruntime", "fp32", "dynamic"),
+    "plain-ort-int8": ("plain", "onnxruntime", "int8", "dynamic"),
+    "power-ort": ("power", "onnxruntime", "fp32", "dynamic"),
+    "power-ort-int8": ("power", "onnxruntime", "int8", "dynamic"),
+}
+
+
+def environment() -> dict:
+    """What the numbers depend on: machine, threads, library versions."""
+    try:
+        import onnxruntime
+
+        ort_version = onnxruntime.__version__
+    except ImportError:
+        ort_version = None
+    return {
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnxruntime": ort_version,
+    }
+
+
+def make_batches(examples: list[dict], batch_size: int, pad_id: int, pad_to: int | None) -> list[dict]:
+    """Right-padded batches of consecutive examples (to the longest in the batch, or to pad_to)."""
+    batches = []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        width = pad_to or max(len(e["input_ids"]) for e in chunk)
+        batch = {}
+        for key in chunk[0]:
+            fill = pad_id if key == "input_ids" else 0
+            batch[key] = torch.tensor([e[key] + [fill] * (width - len(e[key])) for e in chunk])
+        batches.append(batch)
+    return batches
+
+
+def executed_flops(batches: list[dict], hidden: int, ffn: int, layers: int, retention: list[int] | None) -> int:
+    """Multiply-adds as run: every row of a batch pays for the batch's width (padding included)."""
+    total = 0
+    for batch in batches:
+        rows, width = batch["input_ids"].shape
+        if retention is not None:  # the PoWER model first drops columns that are padding in every row
+            width = int(batch["attention_mask"].sum(1).max())
+        total += rows * encoder_flops(width, hidden, ffn, layers, retention)
+    return total
+
+
+def latency_stats(latencies_s: list[float], pass_seconds: list[float], examples: int) -> dict:
+    """Median and p10-p90 per-batch latency (ms), median pass time and the throughput it gives."""
+    lat = np.asarray(latencies_s) * 1000
+    median_pass = statistics.median(pass_seconds)
+    return {
+        "latency_ms_median": float(np.median(lat)),
+        "latency_ms_p10": float(np.percentile(lat, 10)),
+        "latency_ms_p90": float(np.percentile(lat, 90)),
+        "pass_seconds_median": median_pass,
+        "pass_seconds_all": list(pass_seconds),
+        "throughput_per_s": examples / median_pass,
+    }
+
+
+def time_interleaved(runners: dict[str, tuple], repeats: int, device: torch.device, desc: str = "timing"):
+    """Time several PyTorch models on their own batches of the same inputs, interleaved batch by batch.
+
+    runners maps a name to (model, batches); every model gets batch i before any gets batch i+1, and who
+    goes first rotates. Returns per-name latency/throughput statistics and the first pass's logits.
+    """
+    names = list(runners)
+    latencies = {name: [] for name in names}
+    pass_seconds = {name: [] for name in names}
+    logits = {name: [] for name in names}
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    n = len(next(iter(runners.values()))[1])
+    with torch.inference_mode():
+        for i in range(min(2, n)):  # warm-up
+            for model, batches in runners.values():
+                model(**{k: t.to(device) for k, t in batches[i].items()})
+        for repeat in range(repeats):
+            totals = dict.fromkeys(names, 0.0)
+            for i in tqdm(range(n), desc=f"{desc}, pass {repeat + 1}/{repeats}", leave=False):
+                for name in names[i % len(names):] + names[: i % len(names)]:
+                    model, batches = runners[name]
+                    batch = {k: t.to(device) for k, t in batches[i].items()}
+                    sync()
+                    start = time.perf_counter()
+                    out = model(**batch).logits
+                    sync()
+                    elapsed = time.perf_counter() - start
+                    latencies[name].append(elapsed)
+                    totals[name] += elapsed
+                    if repeat == 0:
+                        logits[name].append(out.float().cpu().numpy())
+            for name in names:
+                pass_seconds[name].append(totals[name])
+    examples = sum(len(b["input_ids"]) for b in next(iter(runners.values()))[1])
+    stats = {name: latency_stats(latencies[name], pass_seconds[name], examples) for name in names}
+    return stats, {name: np.concatenate(parts) for name, parts in logits.items()}
+
+
+# --- one variant in a process of its own ------------------------------------------------------------------
+def load_variant(name: str, spec: dict):
+    """The model a variant times: the PoWER model or its plain classifier, in PyTorch or from an export folder."""
+    from ..deploy.ort_model import ORTModelForSequenceClassification
+    from ..deploy.torch_int8 import quantize_int8
+    from ..modeling import PowerModel
+
+    kind, runtime, precision, _ = VARIANTS[name]
+    if runtime == "onnxruntime":
+        return ORTModelForSequenceClassification.from_pretrained(spec["exports"][name])
+    power = PowerModel.from_pretrained(spec["model"]).eval()
+    model = power if kind == "power" else power.model
+    return quantize_int8(model) if precision == "int8" else model
+
+
+def time_pass(model, batches: list[dict], warmup: int = 2) -> tuple[list[float], np.ndarray]:
+    """Per-batch latencies (s) of one pass over `batches` after `warmup` untimed batches, and the logits."""
+    latencies, logits = [], []
+    with torch.inference_mode():
+        for batch in batches[:warmup]:
+            model(**batch)
+        for batch in batches:
+            start = time.perf_counter()
+            out = model(**batch).logits
+            latencies.append(time.perf_counter() - start)
+            logits.append(out.float().numpy())
+    return latencies, np.concatenate(logits)
+
+
+def run_variant(spec_path: str, name: str, out_prefix: str) -> None:
+    """Worker: time one variant at every batch size of the spec; write <out_prefix>.json and .npz (logits)."""
+    spec = json.loads(Path(spec_path).read_text())
+    examples = json.loads(Path(spec["examples"]).read_text())
+    model = load_variant(name, spec)
+    padding = VARIANTS[name][3]
+    result, logits = {}, {}
+    for batch_size in spec["batch_sizes"]:
+        pad_to = spec["pad_to"] if padding == "padded" else None
+        batches = make_batches(examples, batch_size, spec["pad_id"], pad_to)
+        latencies, logits[f"b{batch_size}"] = time_pass(model, batches)
+        result[str(batch_size)] = {"latencies": latencies, "pass_seconds": sum(latencies)}
+    result["torch_threads"] = torch.get_num_threads()
+    np.savez(out_prefix + ".npz", **logits)
+    Path(out_prefix + ".json").write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    run_variant(*sys.argv[1:4])

@@ -1,0 +1,163 @@
+"""ONNX export of every architecture, the ONNX Runtime class (pipeline, bad input), and int8 on both paths."""
+
+import json
+
+import pytest
+import torch
+from conftest import padded_batch, tiny_classifier
+from test_cli import assert_one_line, bert_dir, run_cli  # noqa: F401  (fixture)
+from transformers import AutoTokenizer, pipeline
+
+from powerbert import PowerBertError, PowerConfig, PowerModel, get_power_model
+from powerbert.deploy import ORTModelForSequenceClassification, export, quantize_int8
+
+
+def mixed_batch(model_type: str):
+    """Mixed lengths, padded wider than the longest input, with token types where the architecture reads them."""
+    ids, mask = padded_batch([12, 7, 3, 20], width=24)
+    types = (torch.arange(24)[None, :] >= 5).long().expand(4, -1) * mask
+    return ids, mask, (None if model_type == "distilbert" else types)
+
+
+@pytest.fixture(scope="module")
+def bert_export(tmp_path_factory):
+    """A tiny PoWER BERT (with a real tokenizer) and its fp32 ONNX export."""
+    root = tmp_path_factory.mktemp("export")
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "fine", "film", "dull", "and"]))
+    from transformers import BertTokenizerFast
+
+    power = get_power_model(tiny_classifier("bert"), PowerConfig([6, 3, 2]))
+    power.save_pretrained(root / "power", BertTokenizerFast(vocab_file=str(vocab)))
+    export(root / "power", root / "onnx")
+    return power, root
+
+
+def test_onnx_export_of_every_architecture_gives_pytorchs_logits(tmp_path, model_type):
+    power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2]))
+    power.save_pretrained(tmp_path / "power")
+    record = export(tmp_path / "power", tmp_path / "onnx")
+    files = {p.name for p in (tmp_path / "onnx").iterdir()}
+    assert {"model.onnx", "config.json", "power_config.json", "export_config.json"} <= files
+    assert ("token_type_ids" in record["inputs"]) == (model_type != "distilbert")  # tiny RoBERTa has 2 types
+    onnx = ORTModelForSequenceClassification.from_pretrained(tmp_path / "onnx")
+    ids, mask, types = mixed_batch(model_type)
+    with torch.no_grad():
+        expected = power(ids, mask, types).logits
+        single = power(ids[1:2, :7], mask[1:2, :7], None if types is None else types[1:2, :7]).logits
+    torch.testing.assert_close(onnx(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, expected,
+                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(onnx(input_ids=ids[1:2, :7], attention_mask=mask[1:2, :7],
+                                    token_type_ids=None if types is None else types[1:2, :7]).logits,
+                               single, rtol=1e-4, atol=1e-5)
+
+
+def test_the_graph_eliminates_inside_it(bert_export):
+    """Different retentions give different graphs' outputs: elimination is in the graph, not a keep-all copy."""
+    power, root = bert_export
+    onnx = ORTModelForSequenceClassification.from_pretrained(root / "onnx")
+    ids, mask, types = mixed_batch("bert")
+    keep_all = PowerModel.keep_all(power.model, 64)
+    with torch.no_grad():
+        plain, eliminating = keep_all(ids, mask, types).logits, power(ids, mask, types).logits
+    logits = onnx(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+    assert (logits - plain).abs().max() > 100 * (logits - eliminating).abs().max()
+    assert onnx.power_config.retention == [6, 3, 2]
+
+
+def test_plain_and_int8_exports(bert_export, tmp_path):
+    power, root = bert_export
+    ids, mask, types = mixed_batch("bert")
+    export(root / "power", tmp_path / "plain", plain=True)
+    plain = ORTModelForSequenceClassification.from_pretrained(tmp_path / "plain")
+    assert plain.power_config is None
+    with torch.no_grad():
+        expected_plain = power.model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+        expected_power = power(ids, mask, types).logits
+    torch.testing.assert_close(plain(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, expected_plain,
+                               rtol=1e-4, atol=1e-5)
+    record = export(root / "power", tmp_path / "int8", quantize="int8")
+    assert record["file_name"] == "model_quantized.onnx" and record["quantization"] == "dynamic"
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "int8" / "model_quantized.onnx")).graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops and {"TopK", "GatherElements"} & ops
+    int8 = ORTModelForSequenceClassification.from_pretrained(tmp_path / "int8")
+    logits = int8(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+    assert (logits - expected_power).abs().max() < 0.05  # int8 weights: close, not equal
+
+
+def test_the_onnx_model_runs_in_a_transformers_pipeline(bert_export):
+    power, root = bert_export
+    tokenizer = AutoTokenizer.from_pretrained(root / "onnx")
+    texts = ["a fine film", "dull and dull and dull", "a"]
+    expected = pipeline("text-classification", model=power, tokenizer=tokenizer)(texts)
+    onnx = ORTModelForSequenceClassification.from_pretrained(root / "onnx")
+    got = pipeline("text-classification", model=onnx, tokenizer=tokenizer)(texts)
+    assert [g["label"] for g in got] == [e["label"] for e in expected]
+    assert [g["score"] for g in got] == pytest.approx([e["score"] for e in expected], abs=1e-5)
+
+
+def test_an_input_longer_than_the_limit_is_one_clear_error(bert_export):
+    _, root = bert_export
+    onnx = ORTModelForSequenceClassification.from_pretrained(root / "onnx")
+    ids = torch.full((1, 70), 5)
+    with pytest.raises(PowerBertError, match="input of 70 tokens exceeds the model's limit of 66"):
+        onnx(input_ids=ids, attention_mask=torch.ones_like(ids))
+    with pytest.raises(PowerBertError, match="right padding"):
+        onnx(input_ids=ids[:, :5], attention_mask=torch.tensor([[0, 1, 1, 1, 1]]))
+
+
+def test_a_corrupt_or_missing_graph_is_one_line_naming_the_file(bert_export, tmp_path):
+    import shutil
+
+    _, root = bert_export
+    broken = tmp_path / "broken"
+    shutil.copytree(root / "onnx", broken)
+    (broken / "model.onnx").write_bytes(b"not a graph")
+    with pytest.raises(PowerBertError, match="model.onnx cannot be loaded by ONNX Runtime"):
+        ORTModelForSequenceClassification.from_pretrained(broken)
+    (broken / "model.onnx").unlink()
+    with pytest.raises(PowerBertError, match="model.onnx is missing"):
+        ORTModelForSequenceClassification.from_pretrained(broken)
+    with pytest.raises(PowerBertError, match="not an exported model"):
+        ORTModelForSequenceClassification.from_pretrained(root / "power")
+
+
+def test_export_cli_bad_inputs_leave_nothing_behind(capsys, tmp_path, bert_dir):  # noqa: F811
+    out = tmp_path / "out"
+    status, err = run_cli(capsys, "export", "--model", str(bert_dir), "--output", str(out))
+    assert_one_line(status, err, "is not a PoWER model")
+    assert not out.exists()
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    status, err = run_cli(capsys, "export", "--model", str(bert_dir), "--output", str(a_file), "--plain")
+    assert_one_line(status, err, "is a file")
+    assert a_file.read_text() == "x"
+    status, err = run_cli(capsys, "export", "--model", str(tmp_path / "nowhere"), "--output", str(out))
+    assert_one_line(status, err, "not a PoWER model")
+    assert not out.exists() and not list(tmp_path.glob("out*"))
+
+
+def test_export_cli_writes_a_self_contained_folder(capsys, tmp_path, bert_export):
+    _, root = bert_export
+    out = tmp_path / "deploy"
+    assert run_cli(capsys, "export", "--model", str(root / "power"), "--output", str(out), "--quantize", "int8")[0] == 0
+    record = json.loads((out / "export_config.json").read_text())
+    assert record["precision"] == "int8" and record["power"] and record["retention"] == [6, 3, 2]
+    assert (out / "tokenizer.json").is_file() and (out / "power_config.json").is_file()
+    assert not list(tmp_path.glob("deploy.*"))  # no temporary folder left
+
+
+def test_torch_int8_power_model_still_eliminates_and_stays_close(model_type):
+    power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2]))
+    ids, mask, types = mixed_batch(model_type)
+    with torch.no_grad():
+        expected = power(ids, mask, types).logits
+    quantized = quantize_int8(power)
+    assert quantized is power
+    assert not any(isinstance(m, torch.nn.Linear) for m in power.modules())  # every Linear swapped for int8
+    assert any(type(m).__module__.startswith("torch.ao.nn.quantized.dynamic") for m in power.modules())
+    with torch.no_grad():
+        logits = power(ids, mask, types).logits
+    assert logits.shape == expected.shape and (logits - expected).abs().max() < 0.05

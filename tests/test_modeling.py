@@ -111,3 +111,21 @@ def test_left_padding_is_a_clear_error():
     ids, mask = padded_batch([5, 3])
     with pytest.raises(PowerBertError, match="right padding"):
         power(ids, mask.flip(1))
+
+
+def test_layers_after_only_cls_is_left_give_the_same_logits_as_full_attention(model_type):
+    """From the layer that keeps only [CLS] on, attention over that one vector is its value projection:
+    the inference shortcut must equal the general path (train mode without dropout runs the general one)."""
+    model = tiny_classifier(model_type)
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    for key in ("attention_probs_dropout_prob", "attention_dropout"):
+        if hasattr(model.config, key):
+            setattr(model.config, key, 0.0)
+    power = get_power_model(model, PowerConfig([6, 1, 1]))
+    ids, mask = padded_batch([9, 4])
+    with torch.no_grad():
+        fast = power.eval()(ids, mask).logits
+        general = power.train()(ids, mask).logits
+    torch.testing.assert_close(fast, general, rtol=1e-5, atol=1e-6)

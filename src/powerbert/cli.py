@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_options(retrain, ("retrain",))
 
     evaluate = commands.add_parser("evaluate", help="dev metric of a saved model, as JSON")
-    evaluate.add_argument("--model", required=True, help="folder of a PoWER model or a fine-tuned classifier")
+    evaluate.add_argument("--model", required=True, help="folder of a PoWER model, a fine-tuned classifier or an export")
+    evaluate.add_argument("--quantize", choices=["int8"], help="int8: dynamic int8 quantization of the PyTorch model")
     evaluate.add_argument("--batch-size", type=int, default=64)
     _add_data_options(evaluate)
 
@@ -123,7 +124,8 @@ def _execute(args: argparse.Namespace) -> dict:
     model = resolve_model(args.model)
     data_options = dict(glue_dir=args.glue_dir, max_seq_length=args.max_seq_length, seed=args.seed)
     if args.command == "evaluate":
-        return evaluate(model, TaskData.for_model(task, model, **data_options), args.batch_size)
+        return evaluate(model, TaskData.for_model(task, model, **data_options), args.batch_size,
+                        _inference_model(model, args.quantize))
 
     stages = _stage_options(args, task)
     lambda_ = getattr(args, "lambda_", None)
@@ -152,6 +154,24 @@ def _execute(args: argparse.Namespace) -> dict:
         config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed)
         return {"retention": config.retention, "retention_masses": config.masses}
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
+
+
+def _inference_model(model_dir: str, quantize: str | None):
+    """An export folder on ONNX Runtime, a torch int8 model, or None (evaluate loads the PyTorch model itself)."""
+    from .deploy.onnx_export import EXPORT_CONFIG
+
+    if (Path(model_dir) / EXPORT_CONFIG).is_file():
+        if quantize:
+            raise PowerBertError(f"{model_dir} is an export; its precision was fixed by `powerbert export --quantize`")
+        from .deploy.ort_model import ORTModelForSequenceClassification
+
+        return ORTModelForSequenceClassification.from_pretrained(model_dir)
+    if quantize == "int8":
+        from .deploy.torch_int8 import quantize_int8
+        from .training.stages import load_power_or_plain
+
+        return quantize_int8(load_power_or_plain(model_dir))
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

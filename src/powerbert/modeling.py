@@ -164,6 +164,8 @@ class PowerModel(nn.Module):
         batch, width, _ = hidden.shape
         heads = self.adapter.num_heads
         project_query, project_key, project_value = self.adapter.qkv(layer)
+        if width == 1 and not self.training:  # [CLS] alone attends to itself with weight 1: no Q or K needed
+            return project_value(hidden), None
         query = project_query(hidden[:, :1] if cls_query_only else hidden)
         query, key, value = (
             x.view(batch, x.shape[1], heads, -1).transpose(1, 2)

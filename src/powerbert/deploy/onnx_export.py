@@ -58,17 +58,24 @@ def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Modul
 
 def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
     """Trace `model` with torch.export into one ONNX file with dynamic batch and length; logits out."""
-    example = {"input_ids": torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 102, 0, 0]]),
+    ids = torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 102, 0, 0]]) % model.config.vocab_size
+    example = {"input_ids": ids,
                "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])}
     if token_types:
         example["token_type_ids"] = torch.zeros_like(example["input_ids"])
     batch, length = torch.export.Dim("batch"), torch.export.Dim("sequence", min=2, max=4096)
     dynamic = {name: {0: batch, 1: length} for name in example}
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the exporter's deprecation chatter, not the user's concern
-        program = torch.onnx.export(_LogitsOnly(model, token_types), (), kwargs=example, dynamo=True,
-                                    dynamic_shapes=dynamic, input_names=list(example), output_names=["logits"],
-                                    external_data=False, verbose=False)
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)  # e.g. "torchvision is not installed": not the user's concern
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(_LogitsOnly(model, token_types), (), kwargs=example, dynamo=True,
+                                        dynamic_shapes=dynamic, input_names=list(example), output_names=["logits"],
+                                        external_data=False, verbose=False)
+    finally:
+        exporter_log.setLevel(level)
     program.save(str(path), external_data=False)
 
 

@@ -231,12 +231,14 @@ def load_power_or_plain(model_dir: str) -> PowerModel:
     return PowerModel.keep_all(load_classifier(model_dir), 1_000_000)
 
 
-def evaluate(model_dir: str, data: TaskData, batch_size: int = 64) -> dict:
-    """Dev metrics of a saved model, with the fraction of encoder FLOPs it needs on the dev set."""
-    model = load_power_or_plain(model_dir)
+def evaluate(model_dir: str, data: TaskData, batch_size: int = 64, model=None) -> dict:
+    """Dev metrics of a saved model (or of `model`, loaded from it some other way, e.g. int8 or exported),
+    with the fraction of encoder FLOPs it needs on the dev set where the model can count them."""
+    model = load_power_or_plain(model_dir) if model is None else model
     logits = predict(model, data, batch_size)
     metrics = data.metrics(logits, np.asarray(data.dev["labels"]))
-    metrics["flop_fraction"] = model.flop_fraction(data.dev_lengths())
+    if isinstance(model, PowerModel):
+        metrics["flop_fraction"] = model.flop_fraction(data.dev_lengths())
     return metrics
 
 

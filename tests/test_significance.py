@@ -23,3 +23,8 @@ def test_padded_queries_add_nothing_and_padded_keys_rank_last():
     torch.testing.assert_close(scores[:3], torch.full((3,), 0.5))
     assert scores[3] == PAD_SCORE
     assert scores[3] < scores[:3].min()
+
+
+def test_no_mask_gives_the_same_scores_as_a_mask_of_ones():
+    probs = torch.softmax(torch.randn(2, 3, 5, 5, generator=torch.Generator().manual_seed(1)), dim=-1)
+    torch.testing.assert_close(significance_scores(probs, None), significance_scores(probs, torch.ones(2, 5)))

@@ -103,7 +103,9 @@ class PowerModel(nn.Module):
         exporting = torch.compiler.is_exporting()
         if not exporting:  # these need concrete values; an exported graph's runtime class does the same outside it
             input_ids, attention_mask, token_type_ids = self._check_and_trim(input_ids, attention_mask, token_type_ids)
-        hidden, mask = self.adapter.embed(input_ids, token_type_ids), attention_mask
+        # mask None: no padding in this batch (always so at batch size 1), and no masking work in any layer.
+        no_padding = not exporting and bool(attention_mask.all())
+        hidden, mask = self.adapter.embed(input_ids, token_type_ids), None if no_padding else attention_mask
         for j, layer in enumerate(self.encoder_layers):
             if self.soft_extract is not None:
                 hidden = self._soft_layer(j, layer, hidden, mask)
@@ -128,15 +130,15 @@ class PowerModel(nn.Module):
         return input_ids[:, :width], attention_mask[:, :width], token_type_ids
 
     def _layer(
-        self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, exporting: bool
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, exporting: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One encoder layer with hard Extract between its attention and feed-forward blocks."""
         # After the last layer the classifier reads [CLS] alone, so that layer keeps only [CLS] too: same logits.
         retention = 1 if j == self.num_layers - 1 else self.power_config.retention[j]
         if retention == 1:  # only [CLS] goes on: no scores needed, and queries from [CLS] alone
             context, _ = self._self_attention(layer, hidden, mask, need_probs=False, cls_query_only=True)
             hidden = self.adapter.attention_output(layer, context, hidden[:, :1])
-            return self.adapter.feed_forward(layer, hidden), mask[:, :1]
+            return self.adapter.feed_forward(layer, hidden), None  # [CLS] alone: no padding left
         # sym_min keeps the width symbolic when exporting, so the graph eliminates for any input length.
         keep = torch.sym_min(retention, hidden.shape[1])
         eliminate = exporting or keep < hidden.shape[1]
@@ -144,20 +146,20 @@ class PowerModel(nn.Module):
         context, probs = self._self_attention(layer, hidden, mask, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
         if eliminate:
-            scores = significance_scores(probs, mask) if by_attention else random_scores(mask)
+            scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
             hidden, mask = hard_extract(hidden, mask, scores, keep)
         return self.adapter.feed_forward(layer, hidden), mask
 
-    def _soft_layer(self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _soft_layer(self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """One encoder layer of the configuration search: Soft-Extract weighs every vector by its rank."""
         by_attention = self.power_config.scoring == "attention"
         context, probs = self._self_attention(layer, hidden, mask, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
-        scores = significance_scores(probs, mask) if by_attention else random_scores(mask)
+        scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
         return self.adapter.feed_forward(layer, self.soft_extract[j](hidden, scores))
 
     def _self_attention(
-        self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, need_probs: bool,
+        self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, need_probs: bool,
         cls_query_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Multi-head attention with the layer's own projections; probabilities only when asked for."""
@@ -172,16 +174,16 @@ class PowerModel(nn.Module):
             for x in (query, project_key(hidden), project_value(hidden))
         )
         dropout = self.adapter.attention_dropout if self.training else 0.0
-        keep_keys = mask[:, None, None, :].bool()
+        keep_keys = None if mask is None else mask[:, None, None, :].bool()
         if need_probs:
             logits = (query @ key.transpose(-1, -2)) * query.shape[-1] ** -0.5
-            probs = logits.masked_fill(~keep_keys, torch.finfo(logits.dtype).min).softmax(dim=-1)
+            if keep_keys is not None:
+                logits = logits.masked_fill(~keep_keys, torch.finfo(logits.dtype).min)
+            probs = logits.softmax(dim=-1)
             context = F.dropout(probs, dropout, self.training) @ value
         else:
             probs = None
-            no_padding = not torch.compiler.is_exporting() and bool(mask.all())
-            attn_mask = None if no_padding else keep_keys
-            context = F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, dropout_p=dropout)
+            context = F.scaled_dot_product_attention(query, key, value, attn_mask=keep_keys, dropout_p=dropout)
         return context.transpose(1, 2).reshape(batch, query.shape[2], -1), probs
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

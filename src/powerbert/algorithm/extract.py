@@ -43,13 +43,13 @@ def select_kept(scores: torch.Tensor, keep: int) -> torch.Tensor:
 
 
 def hard_extract(
-    hidden: torch.Tensor, attention_mask: torch.Tensor, scores: torch.Tensor, keep: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gather the kept vectors and their mask; the eliminated ones are gone from the tensors.
+    hidden: torch.Tensor, attention_mask: torch.Tensor | None, scores: torch.Tensor, keep: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Gather the kept vectors and their mask (None: no padding); the eliminated ones are gone from the tensors.
 
     Padding scores lowest, so an input shorter than `keep` keeps all its real tokens, and since the
     order is kept the mask stays right-padded.
     """
     index = select_kept(scores, keep)
     hidden = torch.gather(hidden, 1, index[..., None].expand(-1, -1, hidden.shape[-1]))
-    return hidden, torch.gather(attention_mask, 1, index)
+    return hidden, None if attention_mask is None else torch.gather(attention_mask, 1, index)

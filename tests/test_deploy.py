@@ -5,10 +5,11 @@ import json
 import pytest
 import torch
 from conftest import padded_batch, tiny_classifier
-from test_cli import assert_one_line, bert_dir, run_cli  # noqa: F401  (fixture)
+from test_cli import assert_one_line, bert_dir, glue, run_cli  # noqa: F401  (fixtures)
 from transformers import AutoTokenizer, pipeline
 
 from powerbert import PowerBertError, PowerConfig, PowerModel, get_power_model
+from powerbert.cli import main
 from powerbert.deploy import ORTModelForSequenceClassification, export, quantize_int8
 
 
@@ -139,7 +140,7 @@ def test_export_cli_bad_inputs_leave_nothing_behind(capsys, tmp_path, bert_dir):
     assert not out.exists() and not list(tmp_path.glob("out*"))
 
 
-def test_export_cli_writes_a_self_contained_folder(capsys, tmp_path, bert_export):
+def test_export_cli_writes_a_self_contained_folder_that_evaluate_serves(capsys, tmp_path, bert_export, glue):  # noqa: F811
     _, root = bert_export
     out = tmp_path / "deploy"
     assert run_cli(capsys, "export", "--model", str(root / "power"), "--output", str(out), "--quantize", "int8")[0] == 0
@@ -147,6 +148,13 @@ def test_export_cli_writes_a_self_contained_folder(capsys, tmp_path, bert_export
     assert record["precision"] == "int8" and record["power"] and record["retention"] == [6, 3, 2]
     assert (out / "tokenizer.json").is_file() and (out / "power_config.json").is_file()
     assert not list(tmp_path.glob("deploy.*"))  # no temporary folder left
+    capsys.readouterr()
+    for model, extra in ((out, []), (root / "power", ["--quantize", "int8"])):
+        assert main(["evaluate", "--model", str(model), "--task", "sst2", "--glue-dir", str(glue), *extra]) == 0
+        assert 0.0 <= json.loads(capsys.readouterr().out)["accuracy"] <= 1.0
+    status, err = run_cli(capsys, "evaluate", "--model", str(out), "--task", "sst2", "--glue-dir", str(glue),
+                          "--quantize", "int8")
+    assert_one_line(status, err, "is an export")
 
 
 def test_torch_int8_power_model_still_eliminates_and_stays_close(model_type):

@@ -304,8 +304,8 @@ def _headlines(report: dict) -> list[str]:
 def _write_markdown(report: dict, table: list[str], path: Path) -> None:
     env = report["environment"]
     lines = [f"# powerbert bench ({report['mode']})", "",
-             f"{env['device']} ({env['cpu_count']} cores), torch {env['torch']}, transformers {env['transformers']}, "
-             f"onnxruntime {env['onnxruntime']}.",
+             f"{env['device']}: {env['cpu']['model']} ({env['cpu_count']} cores; {', '.join(env['cpu']['extensions'])}), "
+             f"torch {env['torch']}, transformers {env['transformers']}, onnxruntime {env['onnxruntime']}.",
              "Latency: median (p10-p90) per batch over all timed passes; speedup: ratio of median pass times.", ""]
     if report["mode"] == "task":
         lines += [f"Task {report['task']}, {report['examples']} dev examples, retention {report['retention']}, "

@@ -35,6 +35,18 @@ VARIANTS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+def cpu_description() -> dict:
+    """The CPU's model name and the vector / matrix extensions that decide int8 and bf16 speed (Linux)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {"model": platform.processor() or platform.machine(), "extensions": []}
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    return {"model": model, "extensions": [f for f in wanted if f in flags]}
+
+
 def environment() -> dict:
     """What the numbers depend on: machine, threads, library versions."""
     try:
@@ -45,6 +57,7 @@ def environment() -> dict:
         ort_version = None
     return {
         "machine": platform.processor() or platform.machine(),
+        "cpu": cpu_description(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",

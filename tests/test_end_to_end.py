@@ -56,3 +56,27 @@ def test_final_model_reloads_and_runs_in_a_transformers_pipeline(run_dir):
     with torch.inference_mode():
         probs = model(**batch).logits.softmax(-1)
     assert [r["score"] for r in results] == pytest.approx(probs.max(-1).values.tolist(), abs=1e-5)
+
+
+def test_the_real_model_exports_to_onnx_fp32_and_int8_and_keeps_its_dev_accuracy(run_dir, capsys):
+    """The deploy path on real weights: fp32 ONNX gives PyTorch's logits on the dev set; int8 stays close."""
+    from powerbert.deploy import ORTModelForSequenceClassification
+
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(run_dir / "power"), "--task", "sst2", "--glue-dir", str(GLUE_DIR)]) == 0
+    torch_accuracy = json.loads(capsys.readouterr().out)["accuracy"]
+    for quantize in ([], ["--quantize", "int8"]):
+        out = run_dir.parent / f"onnx{'-int8' if quantize else ''}"
+        assert main(["export", "--model", str(run_dir / "power"), "--output", str(out), *quantize]) == 0
+        capsys.readouterr()
+        assert main(["evaluate", "--model", str(out), "--task", "sst2", "--glue-dir", str(GLUE_DIR)]) == 0
+        accuracy = json.loads(capsys.readouterr().out)["accuracy"]
+        assert abs(accuracy - torch_accuracy) < (0.02 if quantize else 0.0015)  # fp32: at most one near-tie
+    onnx = ORTModelForSequenceClassification.from_pretrained(run_dir.parent / "onnx")
+    from transformers import AutoTokenizer
+
+    batch = AutoTokenizer.from_pretrained(run_dir / "power")(
+        ["a gorgeous, witty and moving film", "a dull, tedious mess that never ends"], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        expected = PowerModel.from_pretrained(run_dir / "power")(**batch).logits
+    torch.testing.assert_close(onnx(**batch).logits, expected, rtol=1e-4, atol=1e-4)

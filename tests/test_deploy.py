@@ -169,3 +169,17 @@ def test_torch_int8_power_model_still_eliminates_and_stays_close(model_type):
     with torch.no_grad():
         logits = power(ids, mask, types).logits
     assert logits.shape == expected.shape and (logits - expected).abs().max() < 0.05
+
+
+def test_a_failed_export_leaves_no_folder_behind(bert_export, tmp_path, monkeypatch):
+    import powerbert.deploy.onnx_export as onnx_export
+
+    _, root = bert_export
+
+    def fail(*args, **kwargs):
+        raise PowerBertError("ONNX export of PowerModel failed: simulated")
+
+    monkeypatch.setattr(onnx_export, "export_onnx_file", fail)
+    with pytest.raises(PowerBertError, match="simulated"):
+        export(root / "power", tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []

@@ -43,5 +43,9 @@ def write_directory_atomic(target: Path, write: Callable[[Path], object]) -> Non
     target = Path(target)
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    write(tmp)
+    try:
+        write(tmp)
+    except BaseException:  # a failed or interrupted write leaves nothing half-made behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     replace_directory(tmp, target)

@@ -41,8 +41,9 @@ class _LogitsOnly(nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
-def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Module, dict | None]:
-    """The PoWER model of a folder (or, with plain=True, the classifier it wraps, or any fine-tuned classifier)."""
+def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Module, list[int] | None]:
+    """The PoWER model of a folder and its retention (or, with plain=True, the classifier it wraps, or any
+    fine-tuned classifier, and None)."""
     is_power = (Path(model_dir) / "power_config.json").is_file()
     if not plain and not is_power:
         raise PowerBertError(
@@ -53,7 +54,7 @@ def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Modul
         raise PowerBertError(f"{model_dir} eliminates at random (a research ablation); only attention scoring exports")
     if plain:
         return (power.model if power is not None else load_classifier(model_dir)).eval(), None
-    return power.eval(), {"retention": power.power_config.retention}
+    return power.eval(), power.power_config.retention
 
 
 def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
@@ -74,6 +75,9 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
             program = torch.onnx.export(_LogitsOnly(model, token_types), (), kwargs=example, dynamo=True,
                                         dynamic_shapes=dynamic, input_names=list(example), output_names=["logits"],
                                         external_data=False, verbose=False)
+    except Exception as err:  # the exporter raises many types from deep inside torch.export
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise PowerBertError(f"ONNX export of {type(model).__name__} failed: {first}") from err
     finally:
         exporter_log.setLevel(level)
     program.save(str(path), external_data=False)
@@ -112,14 +116,14 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
     if precision not in PRECISIONS:
         raise PowerBertError(f"--quantize {quantize!r} is not supported; choose int8")
     check_output_dir(output)
-    model, power = load_for_export(model_dir, plain)
+    model, retention = load_for_export(model_dir, plain)
     config = model.config
     token_types = uses_token_types(config)
+    inputs = ["input_ids", "attention_mask", "token_type_ids"] if token_types else ["input_ids", "attention_mask"]
     record = {
         "format": "onnx", "runtime": "onnxruntime", "file_name": ONNX_FILES[precision], "precision": precision,
-        "quantization": "dynamic" if precision == "int8" else None, "power": power is not None,
-        "retention": power["retention"] if power else None, "inputs": ["input_ids", "attention_mask"]
-        + (["token_type_ids"] if token_types else []), "max_length": max_input_length(config),
+        "quantization": "dynamic" if precision == "int8" else None, "power": retention is not None,
+        "retention": retention, "inputs": inputs, "max_length": max_input_length(config),
         "source": str(model_dir), "torch": torch.__version__,
     }
 
@@ -135,7 +139,7 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
             else:
                 os.replace(fp32, tmp / ONNX_FILES["fp32"])
         config.save_pretrained(tmp)
-        if power is not None:
+        if retention is not None:
             model.power_config.save_pretrained(tmp)
         _copy_tokenizer(model_dir, tmp)
         write_json_atomic(tmp / EXPORT_CONFIG, record)

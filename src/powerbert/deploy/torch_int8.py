@@ -1,7 +1,7 @@
 """int8 on the PyTorch path: dynamic quantization of every nn.Linear (int8 weights, activations per batch).
 
 torchao is PyTorch's maintained quantization library, but its int8 kernels serve this CPU build only under
-torch.compile: in eager mode its Int8DynamicActivationInt8WeightConfig ran MiniLM 38x slower than
+torch.compile: in eager mode its Int8DynamicActivationInt8WeightConfig ran MiniLM 17-38x slower than
 torch.ao's dynamic quantization here (docs/benchmark.md). So this wraps `torch.ao.quantization.quantize_dynamic`
 (fbgemm / oneDNN int8 kernels), whose deprecation warning it silences, behind one function that can switch
 backends when torchao's eager CPU path catches up.

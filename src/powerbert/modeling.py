@@ -102,7 +102,8 @@ class PowerModel(nn.Module):
             attention_mask = torch.ones_like(input_ids)
         exporting = torch.compiler.is_exporting()
         if not exporting:  # these need concrete values; an exported graph's runtime class does the same outside it
-            input_ids, attention_mask, token_type_ids = self._check_and_trim(input_ids, attention_mask, token_type_ids)
+            input_ids, attention_mask, token_type_ids = check_and_trim(
+                input_ids, attention_mask, token_type_ids, max_input_length(self.config))
         # mask None: no padding in this batch (always so at batch size 1), and no masking work in any layer.
         no_padding = not exporting and bool(attention_mask.all())
         hidden, mask = self.adapter.embed(input_ids, token_type_ids), None if no_padding else attention_mask
@@ -114,20 +115,6 @@ class PowerModel(nn.Module):
         logits = self.adapter.classify(hidden)
         loss = self._loss(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
-
-    def _check_and_trim(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Refuse left padding and over-long inputs; drop the columns that are padding in every row."""
-        if not bool(attention_mask[:, 0].all()):
-            raise PowerBertError("PoWER models need right padding: set tokenizer.padding_side = 'right'")
-        limit = max_input_length(self.config)
-        if input_ids.shape[1] > limit:
-            raise PowerBertError(f"input of {input_ids.shape[1]} tokens exceeds the model's limit of {limit}")
-        width = int(attention_mask.sum(dim=1).max())
-        if token_type_ids is not None:
-            token_type_ids = token_type_ids[:, :width]
-        return input_ids[:, :width], attention_mask[:, :width], token_type_ids
 
     def _layer(
         self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, exporting: bool
@@ -213,6 +200,24 @@ class PowerModel(nn.Module):
         """Load a directory written by save_pretrained; kwargs go to AutoModelForSequenceClassification."""
         power_config = PowerConfig.from_pretrained(directory)
         return cls(load_classifier(directory, **kwargs), power_config)
+
+
+def check_and_trim(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None, limit: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Refuse left padding and inputs longer than `limit`; drop the columns that are padding in every row.
+
+    Shared by PowerModel and the runtime class of exported graphs, which cannot make these decisions inside.
+    """
+    if not bool(attention_mask[:, 0].all()):
+        raise PowerBertError("PoWER models need right padding: set tokenizer.padding_side = 'right'")
+    if input_ids.shape[1] > limit:
+        raise PowerBertError(f"input of {input_ids.shape[1]} tokens exceeds the model's limit of {limit}; "
+                             "tokenize with truncation=True")
+    width = int(attention_mask.sum(dim=1).max())
+    if token_type_ids is not None:
+        token_type_ids = token_type_ids[:, :width]
+    return input_ids[:, :width], attention_mask[:, :width], token_type_ids
 
 
 def get_power_model(model: PreTrainedModel, power_config: PowerConfig) -> PowerModel:

@@ -150,6 +150,7 @@ ADAPTERS: dict[str, type[EncoderAdapter]] = {
     for model_type in adapter.model_types
 }
 
+
 def uses_token_types(config) -> bool:
     """Whether the architecture reads token_type_ids (BERT, ALBERT, ELECTRA do; RoBERTa, DistilBERT do not)."""
     return getattr(config, "type_vocab_size", 0) > 1

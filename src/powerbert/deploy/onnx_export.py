@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..algorithm.retention import CONFIG_NAME
 from ..architectures.adapters import max_input_length, uses_token_types
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
@@ -44,10 +45,10 @@ class _LogitsOnly(nn.Module):
 def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Module, list[int] | None]:
     """The PoWER model of a folder and its retention (or, with plain=True, the classifier it wraps, or any
     fine-tuned classifier, and None)."""
-    is_power = (Path(model_dir) / "power_config.json").is_file()
+    is_power = (Path(model_dir) / CONFIG_NAME).is_file()
     if not plain and not is_power:
         raise PowerBertError(
-            f"{model_dir} is not a PoWER model (no power_config.json); export --plain exports a plain classifier"
+            f"{model_dir} is not a PoWER model (no {CONFIG_NAME}); export --plain exports a plain classifier"
         )
     power = PowerModel.from_pretrained(model_dir) if is_power else None
     if power is not None and power.power_config.scoring != "attention":

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from ..algorithm.retention import PowerConfig
+from ..algorithm.retention import CONFIG_NAME, PowerConfig
 from ..errors import PowerBertError
-from ..modeling import load_config
+from ..modeling import check_and_trim, load_config
 from .onnx_export import read_export_config
 
 
@@ -40,8 +40,8 @@ class ORTModelForSequenceClassification:
         path = Path(model_dir) / (file_name or export_config["file_name"])
         if not path.is_file():
             raise PowerBertError(f"{path} is missing: the export folder is incomplete; export it again")
-        power_path = Path(model_dir) / "power_config.json"
-        power_config = PowerConfig.from_pretrained(model_dir) if power_path.is_file() else None
+        is_power = (Path(model_dir) / CONFIG_NAME).is_file()
+        power_config = PowerConfig.from_pretrained(model_dir) if is_power else None
         config = load_config(model_dir)
         try:
             session = ort.InferenceSession(str(path), sess_options=session_options, providers=[provider])
@@ -83,22 +83,16 @@ class ORTModelForSequenceClassification:
 def prepare_inputs(input_ids, attention_mask, token_type_ids, input_names: list[str], max_length: int
                    ) -> dict[str, np.ndarray]:
     """int64 arrays for the graph's inputs: checked (right padding, length limit) and trimmed to the longest input."""
-    ids = _as_array(input_ids)
+    ids = _as_tensor(input_ids)
     if ids.ndim != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
-        raise PowerBertError(f"input_ids must be a non-empty (batch, length) array, got shape {ids.shape}")
-    mask = np.ones_like(ids) if attention_mask is None else _as_array(attention_mask)
-    if not mask[:, 0].all():
-        raise PowerBertError("exported models need right padding: set tokenizer.padding_side = 'right'")
-    width = int(mask.sum(axis=1).max())
-    if width > max_length:
-        raise PowerBertError(f"input of {width} tokens exceeds the model's limit of {max_length}; "
-                             "tokenize with truncation=True")
-    types = np.zeros_like(ids) if token_type_ids is None else _as_array(token_type_ids)
+        raise PowerBertError(f"input_ids must be a non-empty (batch, length) array, got shape {tuple(ids.shape)}")
+    mask = torch.ones_like(ids) if attention_mask is None else _as_tensor(attention_mask)
+    types = torch.zeros_like(ids) if token_type_ids is None else _as_tensor(token_type_ids)
+    ids, mask, types = check_and_trim(ids, mask, types, max_length)
     arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-    return {name: np.ascontiguousarray(arrays[name][:, :width]) for name in input_names}
+    return {name: np.ascontiguousarray(arrays[name].numpy()) for name in input_names}
 
 
-def _as_array(values) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        values = values.cpu().numpy()
-    return np.asarray(values, dtype=np.int64)
+def _as_tensor(values) -> torch.Tensor:
+    """Token ids or a mask (tensor, array or lists) as an int64 CPU tensor."""
+    return torch.as_tensor(values, dtype=torch.int64).cpu()

@@ -1,7 +1,7 @@
 """Batch-1 A/B of two powerbert checkouts: plain and PoWER PyTorch fp32 over the MRPC dev set, 3 passes, median.
 
 Run it once per checkout, alternating, e.g.
-    PYTHONPATH=/tmp/old/src python docs/bench/ab_batch1.py before; python docs/bench/ab_batch1.py after
+    PYTHONPATH=/tmp/old/src python docs/bench/probes/ab_batch1.py before; python docs/bench/probes/ab_batch1.py after
 (it reads runs/mrpc/power and ../shared/glue; imports follow either package layout).
 """
 import torch, time, sys, numpy as np, powerbert

@@ -16,7 +16,7 @@ def test_bench_times_each_variant_in_its_own_process_and_reports_metric_and_agre
 
     model.save_pretrained(power_dir, AutoTokenizer.from_pretrained(bert_dir))
     out = tmp_path / "report" / "bench.json"
-    variants = ["plain", "power", "power-int8", "power-ort"]
+    variants = ["plain", "power", "power-int8", "power-ort", "power-ov-bf16", "power-ov-int8"]
     assert main(["bench", "--model", str(power_dir), "--task", "sst2", "--glue-dir", str(glue), "--variants",
                  ",".join(variants), "--batch-sizes", "1,2", "--repeats", "2", "--output", str(out)]) == 0
     report = json.loads(out.read_text())
@@ -29,6 +29,11 @@ def test_bench_times_each_variant_in_its_own_process_and_reports_metric_and_agre
         # the ONNX export of the PoWER model agrees with PyTorch
         assert row["variants"]["power-ort"]["vs_torch_fp32"]["max_abs_logit_diff"] < 1e-4
         assert row["variants"]["power-ort"]["vs_torch_fp32"]["same_predictions"] == 1.0
+        # OpenVINO: bf16 is a hint the report checks (fp32 on a CPU without bf16 units); int8 is calibrated NNCF
+        ov = row["variants"]["power-ov-bf16"]
+        assert ov["precision_run"] in ("bf16", "fp32")
+        assert ov["vs_torch_fp32"]["max_abs_logit_diff"] < (1e-4 if ov["precision_run"] == "fp32" else 0.1)
+        assert row["variants"]["power-ov-int8"]["vs_torch_fp32"]["max_abs_logit_diff"] < 0.05
         assert row["fastest_plain"] == "plain" and row["fastest_power"] in variants[1:]
         assert row["flop_ratio_power_vs_plain"] > 1 and row["fastest_power_vs_fastest_plain"] > 0
     assert report["same_predictions_across_batch_sizes"]

@@ -1,4 +1,5 @@
-"""ONNX export of every architecture, the ONNX Runtime class (pipeline, bad input), and int8 on both paths."""
+"""Export of every architecture to ONNX Runtime and OpenVINO, the runtime classes (pipeline, bad input), and
+int8 and bf16 on every path."""
 
 import json
 
@@ -10,7 +11,14 @@ from transformers import AutoTokenizer, pipeline
 
 from powerbert import PowerBertError, PowerConfig, PowerModel, get_power_model
 from powerbert.cli import main
-from powerbert.deploy import ORTModelForSequenceClassification, export, quantize_int8
+from powerbert.deploy import (
+    Bf16Autocast,
+    ORTModelForSequenceClassification,
+    OVModelForSequenceClassification,
+    export,
+    load_exported,
+    quantize_int8,
+)
 
 
 def mixed_batch(model_type: str):
@@ -34,14 +42,17 @@ def bert_export(tmp_path_factory):
     return power, root
 
 
-def test_onnx_export_of_every_architecture_gives_pytorchs_logits(tmp_path, model_type):
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_export_of_every_architecture_gives_pytorchs_logits(tmp_path, model_type, runtime):
     power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2]))
     power.save_pretrained(tmp_path / "power")
-    record = export(tmp_path / "power", tmp_path / "onnx")
+    record = export(tmp_path / "power", tmp_path / "onnx", runtime=runtime)
     files = {p.name for p in (tmp_path / "onnx").iterdir()}
-    assert {"model.onnx", "config.json", "power_config.json", "export_config.json"} <= files
+    graph = {"onnxruntime": {"model.onnx"}, "openvino": {"openvino_model.xml", "openvino_model.bin"}}[runtime]
+    assert graph | {"config.json", "power_config.json", "export_config.json"} <= files
     assert ("token_type_ids" in record["inputs"]) == (model_type != "distilbert")  # tiny RoBERTa has 2 types
-    onnx = ORTModelForSequenceClassification.from_pretrained(tmp_path / "onnx")
+    onnx = load_exported(tmp_path / "onnx")  # OpenVINO: the f32 hint
+    assert onnx.runtime == runtime
     ids, mask, types = mixed_batch(model_type)
     with torch.no_grad():
         expected = power(ids, mask, types).logits
@@ -172,14 +183,113 @@ def test_torch_int8_power_model_still_eliminates_and_stays_close(model_type):
 
 
 def test_a_failed_export_leaves_no_folder_behind(bert_export, tmp_path, monkeypatch):
-    import powerbert.deploy.onnx_export as onnx_export
+    import powerbert.deploy.exporter as exporter
 
     _, root = bert_export
 
     def fail(*args, **kwargs):
         raise PowerBertError("ONNX export of PowerModel failed: simulated")
 
-    monkeypatch.setattr(onnx_export, "export_onnx_file", fail)
+    monkeypatch.setattr(exporter, "export_onnx_file", fail)
     with pytest.raises(PowerBertError, match="simulated"):
         export(root / "power", tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def openvino_export(bert_export):
+    power, root = bert_export
+    export(root / "power", root / "openvino", runtime="openvino")
+    return power, root / "openvino"
+
+
+def test_the_openvino_model_runs_in_a_pipeline_and_says_what_precision_it_ran(openvino_export):
+    power, folder = openvino_export
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    texts = ["a fine film", "dull and dull and dull", "a"]
+    expected = pipeline("text-classification", model=power, tokenizer=tokenizer)(texts)
+    model = OVModelForSequenceClassification.from_pretrained(folder)
+    got = pipeline("text-classification", model=model, tokenizer=tokenizer)(texts)
+    assert [g["score"] for g in got] == pytest.approx([e["score"] for e in expected], abs=1e-5)
+    assert model.inference_precision == "fp32" and model.power_config.retention == [6, 3, 2]
+    bf16 = OVModelForSequenceClassification.from_pretrained(folder, dtype="bf16")
+    assert bf16.inference_precision in ("bf16", "fp32")  # fp32 on a CPU without bf16 units
+    ids, mask, types = mixed_batch("bert")
+    assert bf16(input_ids=ids, attention_mask=mask, token_type_ids=types).logits.shape == (4, 2)
+
+
+def test_one_loader_picks_the_runtime_and_refuses_what_does_not_fit(bert_export, openvino_export, tmp_path):
+    _, root = bert_export
+    assert isinstance(load_exported(root / "onnx"), ORTModelForSequenceClassification)
+    assert isinstance(load_exported(root / "openvino", dtype="bf16"), OVModelForSequenceClassification)
+    with pytest.raises(PowerBertError, match="ONNX Runtime export: it runs at the precision it was exported"):
+        load_exported(root / "onnx", dtype="bf16")
+    with pytest.raises(PowerBertError, match="exported for openvino, not onnxruntime"):
+        ORTModelForSequenceClassification.from_pretrained(root / "openvino")
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(root / "openvino", broken)
+    (broken / "openvino_model.xml").write_text("<net")
+    with pytest.raises(PowerBertError, match="openvino_model.xml cannot be loaded by OpenVINO"):
+        load_exported(broken)
+    (broken / "openvino_model.bin").unlink()
+    with pytest.raises(PowerBertError, match="openvino_model.bin is missing"):
+        load_exported(broken)
+
+
+def test_openvino_int8_is_calibrated_static_quantization(bert_export, tmp_path):
+    power, root = bert_export
+    ids, mask, types = mixed_batch("bert")
+    calibration = [{"input_ids": ids[i : i + 1, :n].numpy(), "attention_mask": mask[i : i + 1, :n].numpy(),
+                    "token_type_ids": types[i : i + 1, :n].numpy()} for i, n in enumerate([12, 7, 3, 20])]
+    record = export(root / "power", tmp_path / "int8", quantize="int8", runtime="openvino", calibration=calibration)
+    assert record["quantization"] == "nncf static" and record["calibration_samples"] == 4
+    assert "FakeQuantize" in (tmp_path / "int8" / "openvino_model.xml").read_text()
+    with torch.no_grad():
+        expected = power(ids, mask, types).logits
+    logits = load_exported(tmp_path / "int8")(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+    assert (logits - expected).abs().max() < 0.05  # int8: close, not equal
+    with pytest.raises(PowerBertError, match="calibrates on real inputs"):
+        export(root / "power", tmp_path / "nocal", quantize="int8", runtime="openvino")
+    with pytest.raises(PowerBertError, match="serve only --runtime openvino --quantize int8"):
+        export(root / "power", tmp_path / "nocal", runtime="openvino", calibration=calibration)
+    assert not (tmp_path / "nocal").exists()
+
+
+def test_bf16_autocast_keeps_the_model_and_its_attributes(model_type):
+    power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2])).eval()
+    bf16 = Bf16Autocast(power)
+    ids, mask, types = mixed_batch(model_type)
+    with torch.no_grad():
+        expected, logits = power(ids, mask, types).logits, bf16(ids, mask, types).logits
+    assert bf16.config is power.config and bf16.power_config.retention == [10, 6, 2]
+    assert logits.dtype == torch.float32 or logits.dtype == torch.bfloat16
+    assert (logits.float() - expected).abs().max() < 0.1 and not torch.equal(logits.float(), expected)
+
+
+def test_export_and_evaluate_cli_for_openvino_and_bf16(capsys, tmp_path, bert_export, glue):  # noqa: F811
+    _, root = bert_export
+    out = tmp_path / "ov8"
+    status, err = run_cli(capsys, "export", "--model", str(root / "power"), "--output", str(out), "--runtime",
+                          "openvino", "--quantize", "int8")
+    assert_one_line(status, err, "pass --calibration-task")
+    status, err = run_cli(capsys, "export", "--model", str(root / "power"), "--output", str(out), "--runtime",
+                          "openvino", "--quantize", "int8", "--calibration-task", "sst2", "--glue-dir", str(glue),
+                          "--calibration-samples", "0")
+    assert_one_line(status, err, "--calibration-samples 0 must be at least 1")
+    assert not out.exists()
+    assert main(["export", "--model", str(root / "power"), "--output", str(out), "--runtime", "openvino",
+                 "--quantize", "int8", "--calibration-task", "sst2", "--glue-dir", str(glue),
+                 "--calibration-samples", "8"]) == 0
+    assert json.loads((out / "export_config.json").read_text())["calibration_samples"] == 2  # the fixture's train set
+    capsys.readouterr()
+    for model, extra in ((out, ["--dtype", "bf16"]), (root / "power", ["--dtype", "bf16"])):
+        assert main(["evaluate", "--model", str(model), "--task", "sst2", "--glue-dir", str(glue), *extra]) == 0
+        assert 0.0 <= json.loads(capsys.readouterr().out)["accuracy"] <= 1.0
+    status, err = run_cli(capsys, "evaluate", "--model", str(root / "power"), "--task", "sst2", "--glue-dir", str(glue),
+                          "--quantize", "int8", "--dtype", "bf16")
+    assert_one_line(status, err, "do not combine")
+    status, err = run_cli(capsys, "evaluate", "--model", str(root / "onnx"), "--task", "sst2", "--glue-dir", str(glue),
+                          "--dtype", "bf16")
+    assert_one_line(status, err, "runs at the precision it was exported at")

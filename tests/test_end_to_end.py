@@ -80,3 +80,22 @@ def test_the_real_model_exports_to_onnx_fp32_and_int8_and_keeps_its_dev_accuracy
     with torch.inference_mode():
         expected = PowerModel.from_pretrained(run_dir / "power")(**batch).logits
     torch.testing.assert_close(onnx(**batch).logits, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_the_real_model_on_openvino_and_in_bf16_keeps_its_dev_accuracy(run_dir, capsys):
+    """OpenVINO fp32 gives PyTorch's predictions; NNCF int8 (calibrated on the task) and bf16 stay close."""
+
+    def dev_accuracy(model, *extra) -> float:
+        capsys.readouterr()
+        assert main(["evaluate", "--model", str(model), "--task", "sst2", "--glue-dir", str(GLUE_DIR), *extra]) == 0
+        return json.loads(capsys.readouterr().out)["accuracy"]
+
+    torch_accuracy = dev_accuracy(run_dir / "power")
+    assert abs(dev_accuracy(run_dir / "power", "--dtype", "bf16") - torch_accuracy) < 0.02
+    for quantize in ([], ["--quantize", "int8", "--calibration-task", "sst2", "--glue-dir", str(GLUE_DIR),
+                          "--calibration-samples", "100"]):
+        out = run_dir.parent / f"openvino{'-int8' if quantize else ''}"
+        assert main(["export", "--model", str(run_dir / "power"), "--output", str(out), "--runtime", "openvino",
+                     *quantize]) == 0
+        assert abs(dev_accuracy(out) - torch_accuracy) < (0.02 if quantize else 0.0015)  # fp32: one near-tie at most
+    assert abs(dev_accuracy(run_dir.parent / "openvino", "--dtype", "bf16") - torch_accuracy) < 0.02

@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="dev metric of a saved model, as JSON")
     evaluate.add_argument("--model", required=True, help="folder of a PoWER model, a fine-tuned classifier or an export")
     evaluate.add_argument("--quantize", choices=["int8"], help="int8: dynamic int8 quantization of the PyTorch model")
+    evaluate.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32",
+                          help="bf16: autocast on PyTorch, the inference precision hint on an OpenVINO export")
     evaluate.add_argument("--batch-size", type=int, default=64)
     _add_data_options(evaluate)
 
@@ -92,12 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--repeats", type=int, default=3, help="timed passes over the dev set")
     _add_training_options(sweep, ("finetune", "search", "retrain"))
 
-    export = commands.add_parser("export", help="the PoWER model as an ONNX graph (fp32 or int8) in a self-contained folder")
+    export = commands.add_parser("export", help="the PoWER model for ONNX Runtime or OpenVINO (fp32 or int8) in a "
+                                 "self-contained folder")
     export.add_argument("--model", required=True, help="folder of a PoWER model (or, with --plain, of any classifier)")
     export.add_argument("--output", required=True, type=Path, help="folder to write (model.onnx or model_quantized.onnx, "
                         "config, power_config.json, tokenizer)")
-    export.add_argument("--quantize", choices=["int8"], help="int8: ONNX Runtime dynamic quantization")
+    export.add_argument("--runtime", choices=["onnxruntime", "openvino"], default="onnxruntime",
+                        help="onnxruntime (model.onnx) or openvino (openvino_model.xml/.bin); default onnxruntime")
+    export.add_argument("--quantize", choices=["int8"],
+                        help="int8: dynamic quantization on ONNX Runtime, NNCF static quantization on OpenVINO")
     export.add_argument("--plain", action="store_true", help="export the classifier without elimination (the baseline)")
+    export.add_argument("--calibration-task", help="OpenVINO int8: GLUE task whose training inputs calibrate NNCF")
+    export.add_argument("--calibration-samples", type=int, default=300, help="OpenVINO int8: inputs to calibrate on "
+                        "(default 300)")
+    export.add_argument("--glue-dir", help="GLUE folder for --calibration-task (default: $GLUE_DIR, else the hub)")
+    export.add_argument("--seed", type=int, default=42, help="which training inputs calibrate")
 
     from .tools.bench import add_bench_parser
 
@@ -117,15 +128,13 @@ def _execute(args: argparse.Namespace) -> dict:
 
         return run_bench(args)
     if args.command == "export":
-        from .deploy.onnx_export import export
-
-        return export(resolve_model(args.model), args.output, args.quantize, args.plain)
+        return _export(args)
     task = get_task(args.task)
     model = resolve_model(args.model)
     data_options = dict(glue_dir=args.glue_dir, max_seq_length=args.max_seq_length, seed=args.seed)
     if args.command == "evaluate":
-        return evaluate(model, TaskData.for_model(task, model, **data_options), args.batch_size,
-                        _inference_model(model, args.quantize))
+        inference_model = _inference_model(model, args.quantize, args.dtype)
+        return evaluate(model, TaskData.for_model(task, model, **data_options), args.batch_size, inference_model)
 
     stages = _stage_options(args, task)
     lambda_ = getattr(args, "lambda_", None)
@@ -156,21 +165,43 @@ def _execute(args: argparse.Namespace) -> dict:
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
 
 
-def _inference_model(model_dir: str, quantize: str | None):
-    """An export folder on ONNX Runtime, a torch int8 model, or None (evaluate loads the PyTorch model itself)."""
-    from .deploy.onnx_export import EXPORT_CONFIG
+def _export(args: argparse.Namespace) -> dict:
+    """`powerbert export`: every option checked, then calibration inputs read (OpenVINO int8), then the export."""
+    from .deploy.exporter import check_export_options, check_output_dir, export
+
+    model = resolve_model(args.model)
+    if args.calibration_samples < 1:
+        raise PowerBertError(f"--calibration-samples {args.calibration_samples} must be at least 1")
+    check_export_options(args.runtime, args.quantize, bool(args.calibration_task))
+    check_output_dir(args.output)
+    calibration = None
+    if args.calibration_task:
+        from .training.data import TaskData
+        from .training.tasks import get_task
+
+        data = TaskData.for_model(get_task(args.calibration_task), model, glue_dir=args.glue_dir,
+                                  max_train_samples=args.calibration_samples, seed=args.seed)
+        calibration = data.calibration_inputs()
+    return export(model, args.output, args.quantize, args.plain, args.runtime, calibration)
+
+
+def _inference_model(model_dir: str, quantize: str | None, dtype: str):
+    """An export folder on its runtime, a bf16 or int8 PyTorch model, or None (evaluate loads the fp32 model itself)."""
+    from .deploy.exporter import EXPORT_CONFIG
 
     if (Path(model_dir) / EXPORT_CONFIG).is_file():
         if quantize:
             raise PowerBertError(f"{model_dir} is an export; its precision was fixed by `powerbert export --quantize`")
-        from .deploy.ort_model import ORTModelForSequenceClassification
+        from .deploy.exported_model import load_exported
 
-        return ORTModelForSequenceClassification.from_pretrained(model_dir)
-    if quantize == "int8":
-        from .deploy.torch_int8 import quantize_int8
+        return load_exported(model_dir, dtype)
+    if quantize and dtype != "fp32":
+        raise PowerBertError("--quantize int8 and --dtype bf16 do not combine on PyTorch; choose one")
+    if quantize or dtype != "fp32":
+        from .deploy.torch_precision import with_precision
         from .training.stages import load_power_or_plain
 
-        return quantize_int8(load_power_or_plain(model_dir))
+        return with_precision(load_power_or_plain(model_dir), quantize or dtype)
     return None
 
 

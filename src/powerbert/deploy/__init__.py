@@ -1,7 +1,10 @@
-"""Deployment: int8 PyTorch models, ONNX export, and a runtime class that serves exported folders."""
+"""Deployment: bf16 and int8 PyTorch models, export to ONNX Runtime and OpenVINO, and the classes that serve exports."""
 
-from .onnx_export import export
+from .exported_model import load_exported
+from .exporter import export
+from .openvino_model import OVModelForSequenceClassification
 from .ort_model import ORTModelForSequenceClassification
-from .torch_int8 import quantize_int8
+from .torch_precision import Bf16Autocast, quantize_int8, with_precision
 
-__all__ = ["ORTModelForSequenceClassification", "export", "quantize_int8"]
+__all__ = ["Bf16Autocast", "ORTModelForSequenceClassification", "OVModelForSequenceClassification", "export",
+           "load_exported", "quantize_int8", "with_precision"]

@@ -30,24 +30,27 @@ from .options import parse_names, parse_numbers, parse_retention
 from .timing import (
     VARIANTS,
     environment,
+    export_key,
     executed_flops,
     latency_stats,
     make_batches,
     time_interleaved,
 )
 
-DEFAULT_VARIANTS = "plain,power,plain-int8,power-int8,plain-ort,plain-ort-int8,power-ort,power-ort-int8"
+DEFAULT_VARIANTS = ",".join(name for name in VARIANTS if name != "plain-padded")
 SYNTHETIC_VARIANTS = ("plain", "plain-padded", "power")
 
 
 def add_bench_parser(commands) -> None:
-    bench = commands.add_parser("bench", help="time the PoWER model against the plain model on PyTorch and ONNX "
-                                "Runtime, fp32 and int8 (JSON, Markdown, PNG)")
+    bench = commands.add_parser("bench", help="time the PoWER model against the plain model on PyTorch, ONNX Runtime "
+                                "and OpenVINO, fp32, bf16 and int8 (JSON, Markdown, PNG)")
     bench.add_argument("--model", help="folder of a PoWER model (from `powerbert run`/`retrain`)")
     bench.add_argument("--task", help="GLUE task whose dev set is timed")
     bench.add_argument("--glue-dir", help="GLUE folder (default: $GLUE_DIR, else the hub)")
     bench.add_argument("--variants", default=DEFAULT_VARIANTS,
-                       help=f"comma-separated, from {', '.join(VARIANTS)} (default {DEFAULT_VARIANTS})")
+                       help=f"comma-separated, from {', '.join(VARIANTS)} (default: all but plain-padded)")
+    bench.add_argument("--calibration-samples", type=int, default=300,
+                       help="training inputs that calibrate the OpenVINO int8 variants (default 300)")
     bench.add_argument("--max-seq-length", type=int, help="padded length of plain-padded (default: the model's search length)")
     bench.add_argument("--batch-sizes", default="1,8,32", help="comma-separated (default 1,8,32)")
     bench.add_argument("--repeats", type=int, default=3, help="rounds: timed passes over the inputs (default 3)")
@@ -68,6 +71,8 @@ def run_bench(args: argparse.Namespace) -> dict:
         raise PowerBertError(f"--batch-sizes {args.batch_sizes!r} must list positive integers")
     if args.repeats < 1:
         raise PowerBertError("--repeats must be at least 1")
+    if args.calibration_samples < 1:
+        raise PowerBertError("--calibration-samples must be at least 1")
     report = _bench_synthetic(args, batch_sizes) if args.synthetic else _bench_task(args, batch_sizes)
     report["environment"] = environment()
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -80,7 +85,6 @@ def run_bench(args: argparse.Namespace) -> dict:
 
 # --- task mode: a process per variant ------------------------------------------------------------------------
 def _bench_task(args, batch_sizes: list[int]) -> dict:
-    from ..deploy.onnx_export import export
     from ..training.data import TaskData
     from ..training.tasks import get_task
 
@@ -98,11 +102,7 @@ def _bench_task(args, batch_sizes: list[int]) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="powerbert-bench-") as scratch:
         scratch = Path(scratch)
-        exports = {}
-        for name in tqdm([v for v in variants if VARIANTS[v][1] == "onnxruntime"], desc="exporting to ONNX"):
-            kind, _, precision, _ = VARIANTS[name]
-            exports[name] = str(scratch / name)
-            export(args.model, exports[name], quantize="int8" if precision == "int8" else None, plain=kind == "plain")
+        exports = _export_variants(args.model, variants, scratch, data, args.calibration_samples)
         spec = {"model": str(args.model), "exports": exports, "examples": str(scratch / "examples.json"),
                 "batch_sizes": batch_sizes, "pad_to": pad_to, "pad_id": power.config.pad_token_id or 0}
         (scratch / "examples.json").write_text(json.dumps(examples))
@@ -117,6 +117,7 @@ def _bench_task(args, batch_sizes: list[int]) -> dict:
             passes = [run[str(batch_size)]["pass_seconds"] for run in runs[name]]
             stats[name] = latency_stats(latencies, passes, len(examples))
             stats[name]["dev_metrics"] = data.metrics(logits[name][f"b{batch_size}"], labels)
+            stats[name]["precision_run"] = runs[name][0].get("precision_run", VARIANTS[name][2])
         rows.append({"batch_size": batch_size, "variants": stats, **_compare(stats, logits, batch_size, power, examples)})
     report = {
         "mode": "task", "task": task.name, "metric": task.metric, "model": str(args.model), "examples": len(examples),
@@ -132,6 +133,20 @@ def _bench_task(args, batch_sizes: list[int]) -> dict:
         evaluated = json.loads(summary.read_text())
         report["retrain_dev_metric"] = (evaluated.get("retrain_dev") or evaluated.get("power_dev", {})).get(task.metric)
     return report
+
+
+def _export_variants(model_dir: str, variants: list[str], scratch: Path, data, calibration_samples: int) -> dict:
+    """Export each folder the variants need once (OpenVINO fp32 and bf16 share one); variant -> folder."""
+    from ..deploy.exporter import export
+
+    folders = {}
+    keys = sorted({export_key(name) for name in variants} - {None}, key=str)
+    for kind, runtime, quantize in tqdm(keys, desc="exporting"):
+        folder = scratch / f"{kind}-{runtime}-{quantize or 'fp32'}"
+        calibration = data.calibration_inputs(calibration_samples) if runtime == "openvino" and quantize else None
+        export(model_dir, folder, quantize=quantize, plain=kind == "plain", runtime=runtime, calibration=calibration)
+        folders[kind, runtime, quantize] = str(folder)
+    return {name: folders[export_key(name)] for name in variants if export_key(name)}
 
 
 def _run_rounds(variants: list[str], scratch: Path, repeats: int) -> tuple[dict, dict]:
@@ -276,6 +291,8 @@ def _task_table(report: dict) -> list[str]:
     for row in report["results"]:
         for name, v in row["variants"].items():
             kind, runtime, precision, _ = VARIANTS[name]
+            if v["precision_run"] != precision:
+                precision = f"{precision} hint, ran {v['precision_run']}"
             best = name in (row.get("fastest_plain"), row.get("fastest_power"))
             label = f"**{name}**" if best else name
             speedup = f"{v['speedup_vs_plain']:.2f}x" if "speedup_vs_plain" in v else "-"

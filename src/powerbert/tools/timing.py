@@ -21,18 +21,28 @@ from tqdm.auto import tqdm
 
 from ..algorithm.retention import encoder_flops
 
-# name -> (PoWER or plain, runtime, precision, padding)
+# name -> (PoWER or plain, runtime, precision, padding); "-ov" is OpenVINO, whose bf16 is a run-time hint
 VARIANTS: dict[str, tuple[str, str, str, str]] = {
-    "plain": ("plain", "torch", "fp32", "dynamic"),
     "plain-padded": ("plain", "torch", "fp32", "padded"),
-    "power": ("power", "torch", "fp32", "dynamic"),
-    "plain-int8": ("plain", "torch", "int8", "dynamic"),
-    "power-int8": ("power", "torch", "int8", "dynamic"),
-    "plain-ort": ("plain", "onnxruntime", "fp32", "dynamic"),
-    "plain-ort-int8": ("plain", "onnxruntime", "int8", "dynamic"),
-    "power-ort": ("power", "onnxruntime", "fp32", "dynamic"),
-    "power-ort-int8": ("power", "onnxruntime", "int8", "dynamic"),
+    **{
+        f"{kind}{suffix}": (kind, runtime, precision, "dynamic")
+        for kind in ("plain", "power")
+        for suffix, runtime, precision in (
+            ("", "torch", "fp32"), ("-int8", "torch", "int8"), ("-bf16", "torch", "bf16"),
+            ("-ort", "onnxruntime", "fp32"), ("-ort-int8", "onnxruntime", "int8"),
+            ("-ov", "openvino", "fp32"), ("-ov-bf16", "openvino", "bf16"), ("-ov-int8", "openvino", "int8"),
+        )
+    },
 }
+
+
+def export_key(name: str) -> tuple[str, str, str | None] | None:
+    """(kind, runtime, quantization) of the export folder a variant runs, or None for PyTorch variants.
+    OpenVINO's fp32 and bf16 variants share one folder: bf16 is a hint given when it is loaded."""
+    kind, runtime, precision, _ = VARIANTS[name]
+    if runtime == "torch":
+        return None
+    return kind, runtime, "int8" if precision == "int8" else None
 
 
 def cpu_description() -> dict:
@@ -49,12 +59,8 @@ def cpu_description() -> dict:
 
 def environment() -> dict:
     """What the numbers depend on: machine, threads, library versions."""
-    try:
-        import onnxruntime
-
-        ort_version = onnxruntime.__version__
-    except ImportError:
-        ort_version = None
+    import onnxruntime
+    import openvino
     return {
         "machine": platform.processor() or platform.machine(),
         "cpu": cpu_description(),
@@ -64,7 +70,8 @@ def environment() -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
-        "onnxruntime": ort_version,
+        "onnxruntime": onnxruntime.__version__,
+        "openvino": openvino.__version__,
     }
 
 
@@ -148,16 +155,20 @@ def time_interleaved(runners: dict[str, tuple], repeats: int, device: torch.devi
 # --- one variant in a process of its own ------------------------------------------------------------------
 def load_variant(name: str, spec: dict):
     """The model a variant times: the PoWER model or its plain classifier, in PyTorch or from an export folder."""
-    from ..deploy.ort_model import ORTModelForSequenceClassification
-    from ..deploy.torch_int8 import quantize_int8
+    from ..deploy.exported_model import load_exported
+    from ..deploy.torch_precision import with_precision
     from ..modeling import PowerModel
 
     kind, runtime, precision, _ = VARIANTS[name]
-    if runtime == "onnxruntime":
-        return ORTModelForSequenceClassification.from_pretrained(spec["exports"][name])
+    if runtime != "torch":
+        return load_exported(spec["exports"][name], dtype="bf16" if precision == "bf16" else "fp32")
     power = PowerModel.from_pretrained(spec["model"]).eval()
-    model = power if kind == "power" else power.model
-    return quantize_int8(model) if precision == "int8" else model
+    return with_precision(power if kind == "power" else power.model, precision)
+
+
+def precision_run(model, precision: str) -> str:
+    """The precision a variant actually ran at: OpenVINO may ignore a bf16 hint on a CPU without bf16 units."""
+    return precision if precision == "int8" else getattr(model, "inference_precision", precision)
 
 
 def time_pass(model, batches: list[dict], warmup: int = 2) -> tuple[list[float], np.ndarray]:
@@ -187,6 +198,7 @@ def run_variant(spec_path: str, name: str, out_prefix: str) -> None:
         latencies, logits[f"b{batch_size}"] = time_pass(model, batches)
         result[str(batch_size)] = {"latencies": latencies, "pass_seconds": sum(latencies)}
     result["torch_threads"] = torch.get_num_threads()
+    result["precision_run"] = precision_run(model, VARIANTS[name][2])
     np.savez(out_prefix + ".npz", **logits)
     Path(out_prefix + ".json").write_text(json.dumps(result))
 

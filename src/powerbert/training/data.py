@@ -146,6 +146,13 @@ class TaskData:
         """Real (unpadded) token count of every dev input."""
         return [len(ids) for ids in self.dev["input_ids"]]
 
+    def calibration_inputs(self, samples: int | None = None, seed: int = 42) -> list[dict[str, np.ndarray]]:
+        """Training inputs (all, or `samples` drawn at random), each as (1, length) int64 arrays: what post-training
+        quantizers calibrate on."""
+        rows = self.train if samples is None else self.train.shuffle(seed=seed).select(range(min(samples, len(self.train))))
+        columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in rows.column_names]
+        return [{c: np.asarray([row[c]], dtype=np.int64) for c in columns} for row in rows]
+
     def metrics(self, predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         return compute_metrics(self.task, predictions, labels)
 

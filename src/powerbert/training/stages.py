@@ -20,7 +20,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..algorithm.retention import PowerConfig, is_collapsed, retention_from_masses
+from ..algorithm.retention import CONFIG_NAME, PowerConfig, is_collapsed, retention_from_masses
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
 from ..modeling import PowerModel, load_classifier
@@ -226,7 +226,7 @@ def predict(model: torch.nn.Module, data: TaskData, batch_size: int = 64) -> np.
 
 def load_power_or_plain(model_dir: str) -> PowerModel:
     """A saved PoWER model, or a plain fine-tuned classifier wrapped to keep every token."""
-    if (Path(model_dir) / "power_config.json").is_file():
+    if (Path(model_dir) / CONFIG_NAME).is_file():
         return PowerModel.from_pretrained(model_dir)
     return PowerModel.keep_all(load_classifier(model_dir), 1_000_000)
 

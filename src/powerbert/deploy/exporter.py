@@ -1,0 +1,152 @@
+"""`powerbert export`: a PoWER model (or its plain model) for ONNX Runtime or OpenVINO, in a self-contained folder.
+
+Both runtimes start from one ONNX graph of the PoWER forward (`onnx_export`). The folder follows the layout
+of optimum (ONNX Runtime: `model.onnx`, or `model_quantized.onnx` for int8) or optimum-intel (OpenVINO:
+`openvino_model.xml` / `.bin`), with `config.json`, the tokenizer files, `power_config.json` and
+`export_config.json` (what was exported, and how).
+"""
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..algorithm.retention import CONFIG_NAME
+from ..architectures.adapters import max_input_length, uses_token_types
+from ..errors import PowerBertError
+from ..files import write_directory_atomic, write_json_atomic
+from ..modeling import PowerModel, load_classifier
+from .onnx_export import export_onnx_file, quantize_onnx_int8
+from .openvino_export import OPENVINO_FILE, convert_to_openvino
+
+logger = logging.getLogger("powerbert")
+
+EXPORT_CONFIG = "export_config.json"
+RUNTIMES = ("onnxruntime", "openvino")
+QUANTIZATIONS = ("int8",)
+ONNX_FILES = {"fp32": "model.onnx", "int8": "model_quantized.onnx"}
+
+
+def check_export_options(runtime: str, quantize: str | None, calibrated: bool) -> None:
+    """One line for a runtime, precision or calibration set that does not go together, before any work."""
+    if runtime not in RUNTIMES:
+        raise PowerBertError(f"--runtime {runtime!r} is not supported; choose {' or '.join(RUNTIMES)}")
+    if quantize not in (None, *QUANTIZATIONS):
+        raise PowerBertError(f"--quantize {quantize!r} is not supported; choose int8")
+    static = runtime == "openvino" and quantize == "int8"
+    if static and not calibrated:
+        raise PowerBertError("--runtime openvino --quantize int8 calibrates on real inputs: pass --calibration-task "
+                             "(and --glue-dir) with --calibration-samples of at least 1")
+    if calibrated and not static:
+        raise PowerBertError("calibration inputs serve only --runtime openvino --quantize int8 "
+                             "(ONNX Runtime's int8 is dynamic and needs none)")
+
+
+def check_output_dir(output: Path) -> None:
+    """Refuse an output that is a file, or a non-empty folder that is not an earlier export, before any work."""
+    output = Path(output)
+    if output.is_file():
+        raise PowerBertError(f"--output {output} is a file; give a folder to write the export into")
+    if output.is_dir() and any(output.iterdir()) and not (output / EXPORT_CONFIG).is_file():
+        raise PowerBertError(f"--output {output} is a non-empty folder that is not an export; choose a new folder")
+    parent = output.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK):
+        raise PowerBertError(f"--output {output} cannot be written: no write permission in {parent}")
+
+
+def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Module, list[int] | None]:
+    """The PoWER model of a folder and its retention (or, with plain=True, the classifier it wraps, or any
+    fine-tuned classifier, and None)."""
+    is_power = (Path(model_dir) / CONFIG_NAME).is_file()
+    if not plain and not is_power:
+        raise PowerBertError(
+            f"{model_dir} is not a PoWER model (no {CONFIG_NAME}); export --plain exports a plain classifier"
+        )
+    power = PowerModel.from_pretrained(model_dir) if is_power else None
+    if power is not None and power.power_config.scoring != "attention":
+        raise PowerBertError(f"{model_dir} eliminates at random (a research ablation); only attention scoring exports")
+    if plain:
+        return (power.model if power is not None else load_classifier(model_dir)).eval(), None
+    return power.eval(), power.power_config.retention
+
+
+def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: str | None = None,
+           plain: bool = False, runtime: str = "onnxruntime",
+           calibration: list[dict[str, np.ndarray]] | None = None) -> dict:
+    """Export a PoWER model folder for `runtime` (fp32, or int8 with `quantize="int8"`) into a self-contained folder.
+
+    int8 is ONNX Runtime's dynamic quantization, or for OpenVINO NNCF's static quantization calibrated on
+    `calibration` (one tokenized input per item, (1, length) int64 arrays). plain=True exports the wrapped
+    classifier without elimination: the baseline to compare against. Returns what export_config.json records.
+    """
+    output = Path(output)
+    check_export_options(runtime, quantize, bool(calibration))
+    check_output_dir(output)
+    model, retention = load_for_export(model_dir, plain)
+    config = model.config
+    token_types = uses_token_types(config)
+    precision = quantize or "fp32"
+    file_name = ONNX_FILES[precision] if runtime == "onnxruntime" else OPENVINO_FILE
+    quantization = {"onnxruntime": "dynamic", "openvino": "nncf static"}[runtime] if quantize else None
+    record = {
+        "format": "onnx" if runtime == "onnxruntime" else "openvino", "runtime": runtime, "file_name": file_name,
+        "precision": precision, "quantization": quantization,
+        "calibration_samples": len(calibration) if calibration else None, "power": retention is not None,
+        "retention": retention, "inputs": ["input_ids", "attention_mask", "token_type_ids"][: 3 if token_types else 2],
+        "max_length": max_input_length(config), "source": str(model_dir), "torch": torch.__version__,
+    }
+
+    def write(tmp: Path) -> None:
+        tmp.mkdir(parents=True)
+        with tempfile.TemporaryDirectory(dir=tmp.parent) as scratch:
+            graph = Path(scratch) / ONNX_FILES["fp32"]
+            logger.info("exporting %s to ONNX", "the plain model" if plain else "the PoWER model")
+            export_onnx_file(model, graph, token_types)
+            if runtime == "openvino":
+                logger.info("converting to OpenVINO IR")
+                convert_to_openvino(graph, tmp / file_name, calibration)
+            elif quantize:
+                logger.info("quantizing to int8 (ONNX Runtime dynamic quantization)")
+                quantize_onnx_int8(graph, tmp / file_name)
+            else:
+                os.replace(graph, tmp / file_name)
+        config.save_pretrained(tmp)
+        if retention is not None:
+            model.power_config.save_pretrained(tmp)
+        _copy_tokenizer(model_dir, tmp)
+        write_json_atomic(tmp / EXPORT_CONFIG, record)
+
+    write_directory_atomic(output, write)
+    return record
+
+
+def _copy_tokenizer(model_dir: str | os.PathLike, target: Path) -> None:
+    """Save the source folder's tokenizer beside the graph, so the export folder serves on its own."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    except (OSError, ValueError) as err:
+        logger.warning("no tokenizer in %s (%s); the export folder will need one passed in", model_dir,
+                       str(err).splitlines()[0])
+        return
+    tokenizer.save_pretrained(target)
+
+
+def read_export_config(directory: str | os.PathLike) -> dict:
+    """export_config.json of an export folder, with a one-line error for a folder that is not one."""
+    path = Path(directory) / EXPORT_CONFIG
+    if not path.is_file():
+        raise PowerBertError(f"{directory} is not an exported model: it has no {EXPORT_CONFIG} "
+                             "(make one with `powerbert export`)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise PowerBertError(f"{path} is corrupt: {err}") from None

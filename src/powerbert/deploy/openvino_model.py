@@ -1,0 +1,50 @@
+"""An exported folder served by OpenVINO, with the call shape of optimum-intel's OVModelForSequenceClassification.
+
+bf16 is OpenVINO's run-time precision hint (INFERENCE_PRECISION_HINT), not a separate file: the same IR runs
+in fp32 or bf16. On a CPU without bf16 units (AVX-512 BF16 or AMX) OpenVINO ignores the hint and runs fp32;
+`inference_precision` says what it actually runs.
+"""
+
+import os
+
+import numpy as np
+
+from ..errors import PowerBertError
+from .exported_model import ExportedModelForSequenceClassification
+
+HINTS = {"fp32": "f32", "bf16": "bf16"}
+
+
+class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
+    """A PoWER (or plain) classifier exported by `powerbert export --runtime openvino`, compiled for the CPU."""
+
+    runtime = "openvino"
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | os.PathLike, dtype: str = "fp32", file_name: str | None = None,
+                        ov_config: dict | None = None) -> "OVModelForSequenceClassification":
+        """Open an export folder and compile its IR for the CPU with latency-oriented settings.
+
+        dtype: "fp32" or "bf16" (inference precision hint); ov_config: further OpenVINO properties, which win.
+        """
+        import openvino as ov
+
+        if dtype not in HINTS:
+            raise PowerBertError(f"--dtype {dtype!r} is not supported by OpenVINO here; choose fp32 or bf16")
+        model = cls(model_dir)
+        path = model.graph_path(model_dir, file_name)
+        if not path.with_suffix(".bin").is_file():
+            raise PowerBertError(f"{path.with_suffix('.bin')} is missing: the export folder is incomplete; export it again")
+        properties = {"INFERENCE_PRECISION_HINT": HINTS[dtype], "PERFORMANCE_HINT": "LATENCY", **(ov_config or {})}
+        try:
+            model.compiled = ov.Core().compile_model(str(path), "CPU", properties)
+        except Exception as err:  # OpenVINO raises RuntimeError with a multi-line trace for bad IR files
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise PowerBertError(f"{path} cannot be loaded by OpenVINO (corrupt or not an IR file): {first}") from None
+        model.request = model.compiled.create_infer_request()
+        hint = model.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        model.inference_precision = {"f32": "fp32"}.get(hint, hint)  # a bf16 hint may run as fp32
+        return model
+
+    def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        return self.request.infer(feed)[0]

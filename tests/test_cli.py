@@ -92,3 +92,82 @@ def test_evaluate_prints_metrics_as_json(capsys, glue, bert_dir):
     assert main(["evaluate", "--task", "sst2", "--model", str(bert_dir), "--glue-dir", str(glue)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"accuracy", "flop_fraction"} and result["flop_fraction"] == 1.0
+
+
+def train_args(tmp_path, glue, model, *extra):
+    return ("run", "--task", "sst2", "--model", str(model), "--glue-dir", str(glue),
+            "--output-dir", str(tmp_path / "out"), *extra)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--lr", "0"), "--lr 0.0 must be a positive number"),
+    (("--lr", "nan"), "--lr nan must be a positive number"),
+    (("--search-lr", "-0.00001"), "--search-lr -1e-05 must be a positive number"),
+    (("--batch-size", "0"), "--batch-size 0 must be at least 1"),
+    (("--retrain-batch-size", "-4"), "--retrain-batch-size -4 must be at least 1"),
+    (("--epochs", "0"), "--epochs 0.0 must be a positive number"),
+    (("--lambda", "-1"), "--lambda -1.0 must be a number >= 0"),
+    (("--lr-retention", "inf"), "--lr-retention inf must be a positive number"),
+    (("--max-train-samples", "0"), "--max-train-samples 0 must be at least 1"),
+    (("--max-seq-length", "1"), "--max-seq-length 1 must be at least 2"),
+    (("--seed", "-3"), "--seed -3 must be a number >= 0"),
+])
+def test_out_of_range_numbers_are_one_line_and_make_no_folder(capsys, tmp_path, glue, bert_dir, extra, message):
+    assert_one_line(*run_cli(capsys, *train_args(tmp_path, glue, bert_dir, *extra)), message)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--layers", "0,2"), "--layers '0,2': 0 must be at least 1"),
+    (("--truncations", "16,0"), "--truncations '16,0': 0 must be at least 2"),
+    (("--lambdas", "1e-3,0"), "--lambdas '1e-3,0': 0.0 must be a positive number"),
+    (("--lambdas", ""), "--lambdas '' must list at least one value"),
+    (("--lambdas", "1e-3,1e-3"), "names a value twice"),
+    (("--lambdas", "1e-3;3e-3"), "must be comma-separated numbers"),
+    (("--repeats", "0"), "--repeats 0 must be at least 1"),
+])
+def test_bad_sweep_lists_are_one_line_and_make_no_folder(capsys, tmp_path, glue, bert_dir, extra, message):
+    assert_one_line(*run_cli(capsys, "sweep", "--task", "sst2", "--model", str(bert_dir), "--glue-dir", str(glue),
+                             "--output-dir", str(tmp_path / "out"), *extra), message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bench_rejects_bad_lists(capsys, tmp_path):
+    assert_one_line(*run_cli(capsys, "bench", "--synthetic", "--batch-sizes", "1,0", "--output",
+                             str(tmp_path / "b.json")), "--batch-sizes '1,0': 0 must be at least 1")
+    assert_one_line(*run_cli(capsys, "bench", "--synthetic", "--output", str(tmp_path)), "is a folder")
+
+
+def test_an_output_dir_that_is_a_file(capsys, tmp_path, glue, bert_dir):
+    (tmp_path / "out").write_text("keep me")
+    assert_one_line(*run_cli(capsys, *train_args(tmp_path, glue, bert_dir)), "--output-dir")
+    assert (tmp_path / "out").read_text() == "keep me"
+
+
+def half_copies(bert_dir, tmp_path):
+    """What a careless copy of a model folder looks like: each case and the words its error must contain."""
+    import shutil
+
+    cases = {}
+    for name, drop in (("no-config", "config.json"), ("no-weights", "model.safetensors")):
+        shutil.copytree(bert_dir, tmp_path / name)
+        (tmp_path / name / drop).unlink()
+        cases[name] = "no config.json" if drop == "config.json" else "has no weights"
+    for name, cut in (("truncated", 0.5), ("garbage", 0.0)):
+        shutil.copytree(bert_dir, tmp_path / name)
+        weights = tmp_path / name / "model.safetensors"
+        data = weights.read_bytes()
+        weights.write_bytes(data[: int(len(data) * cut)] if cut else b"\x00" * 64)
+        cases[name] = "model.safetensors is corrupt or truncated"
+    cases["a-file"] = "is a file"
+    (tmp_path / "a-file").write_text("not a model")
+    return cases
+
+
+def test_half_copied_or_corrupt_model_folders_are_one_line_naming_the_problem(capsys, tmp_path, glue, bert_dir):
+    for name, message in half_copies(bert_dir, tmp_path).items():
+        for command in (train_args(tmp_path, glue, tmp_path / name),
+                        ("evaluate", "--task", "sst2", "--model", str(tmp_path / name), "--glue-dir", str(glue)),
+                        ("export", "--model", str(tmp_path / name), "--output", str(tmp_path / "out"), "--plain")):
+            assert_one_line(*run_cli(capsys, *command), message)
+            assert not (tmp_path / "out").exists()

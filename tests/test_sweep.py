@@ -6,31 +6,38 @@ from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 from test_data import write_glue
 
 from powerbert.cli import main
-from powerbert.tools.sweep import baseline_at, headline_point
+from powerbert.tools.sweep import aggregate, baseline_at, headline_point
 
 
 def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue, bert_dir):  # noqa: F811
     write_glue(glue, "SST-2", ["sentence", "label"], [["a fine film and long", "1"], ["dull and long", "0"]] * 8)
     argv = ["sweep", "--task", "sst2", "--model", str(bert_dir), "--glue-dir", str(glue), "--output-dir",
             str(tmp_path / "sweep"), "--lambdas", "1e-2", "--truncations", "3", "--layers", "1", "--epochs", "1",
-            "--batch-size", "8", "--lr-retention", "0.1", "--max-seq-length", "8", "--repeats", "1"]
+            "--batch-size", "8", "--lr-retention", "0.1", "--max-seq-length", "8", "--repeats", "1", "--seeds", "42,7"]
     assert main(argv) == 0
     report = json.loads((tmp_path / "sweep" / "results.json").read_text())
     kinds = {p["name"]: p["kind"] for p in report["points"]}
     assert kinds == {"plain": "plain", "power-lambda0.01": "power", "random-lambda0.01": "random",
-                     "layers1": "layers", "truncate3": "truncation"}
+                     "layers1": "layers", "truncate3": "truncation", "truncate3-retrained": "truncation-retrained"}
+    # every trained point ran once per seed (the default seed keeps the plain name) and is reported as their mean
+    runs = {r["name"] for r in report["runs"]}
+    assert {"power-lambda0.01", "power-lambda0.01-seed7", "truncate3-retrained-seed7", "layers1-seed7"} <= runs
+    assert len(runs) == 10
+    trained = [p for p in report["points"] if p["kind"] not in ("plain", "truncation")]
+    assert all(p["seeds"] == [7, 42] and "accuracy_std" in p for p in trained)
     by_name = {p["name"]: p for p in report["points"]}
     assert by_name["plain"]["flop_fraction"] == 1.0 and by_name["layers1"]["flop_fraction"] == 1 / 3
     assert by_name["truncate3"]["flop_fraction"] < 1.0
     assert by_name["random-lambda0.01"]["retention"] == by_name["power-lambda0.01"]["retention"]
     assert all(p["dev_seconds"] > 0 for p in report["points"])
     page = (tmp_path / "sweep" / "results.md").read_text()
-    assert page.split("## Every point")[1].count("\n| ") == 6  # header + five points
+    assert page.split("## Every point")[1].count("\n| ") == 7  # header + six configurations
+    assert " +- " in page
     assert "\n| sst2 | " in page.split("## At matched inference time")[0]  # the paper-layout row
     assert "\n| power-lambda0.01 | " in page.split("## At matched inference time")[1]
     assert (tmp_path / "sweep" / "results.png").read_bytes()[:4] == b"\x89PNG"
     assert main(argv) == 0  # again: every point is skipped
-    assert (tmp_path / "sweep" / "sweep.log").read_text().count("skip ") == 5
+    assert (tmp_path / "sweep" / "sweep.log").read_text().count("skip ") == 10
 
 
 def point(name: str, kind: str, seconds: float, accuracy: float, **extra) -> dict:
@@ -61,3 +68,16 @@ def test_a_power_point_faster_than_a_whole_baseline_is_compared_with_its_fastest
     assert _baseline_cell(points, "layers", points[2], "accuracy") == "faster than all; layers2: 80.00 (+5.00)"
     assert _baseline_cell(points, "random", points[2], "accuracy") == "70.00 (+15.00)"
     assert _baseline_cell(points, "truncation", points[2], "accuracy") == "-"
+
+
+def test_seeds_of_one_configuration_become_one_point_with_mean_and_spread():
+    runs = [point("power-lambda0.01", "power", 2.0, 0.80, group="power-lambda0.01", seed=42, **{"lambda": 0.01}),
+            point("power-lambda0.01-seed1", "power", 4.0, 0.84, group="power-lambda0.01", seed=1, **{"lambda": 0.01}),
+            point("plain", "plain", 10.0, 0.90, group="plain", seed=42)]
+    merged = {p["name"]: p for p in aggregate(runs)}
+    assert set(merged) == {"power-lambda0.01", "plain"}
+    power = merged["power-lambda0.01"]
+    assert power["seeds"] == [1, 42] and abs(power["accuracy"] - 0.82) < 1e-12 and power["dev_seconds"] == 3.0
+    assert abs(power["accuracy_std"] - 0.02828427) < 1e-6  # sample standard deviation of 0.80 and 0.84
+    assert merged["plain"]["accuracy_std"] == 0.0 and "seed" not in merged["plain"]
+    assert power["lambda"] == 0.01 and "lambda_std" not in power  # a configuration value, not a measurement

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 from .errors import PowerBertError
-from .tools.options import parse_numbers, parse_retention, resolve_model
+from .tools.options import (
+    check_model_folder,
+    check_option_values,
+    check_output_folder,
+    parse_numbers,
+    parse_retention,
+    resolve_model,
+)
 
 
 def _stage_options(args: argparse.Namespace, task) -> dict:
@@ -90,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--truncations", default="16,32,64", help="static truncation baselines: keep the first k tokens")
     sweep.add_argument("--layers", default="2,3,4", help="fewer-layers baselines: keep the first m layers, fine-tune")
     sweep.add_argument("--no-random", action="store_true", help="skip the random-elimination baselines")
+    sweep.add_argument("--no-retrained-truncation", action="store_true",
+                       help="skip re-training the stage-1 model at each truncation length k")
+    sweep.add_argument("--seeds", help="train every trained point once per seed, e.g. 42,1,2 (default: --seed); "
+                       "reports mean +- spread; a sweep folder can be re-run with more seeds for some lambdas")
     sweep.add_argument("--timing-batch-size", type=int, default=32)
     sweep.add_argument("--repeats", type=int, default=3, help="timed passes over the dev set")
     _add_training_options(sweep, ("finetune", "search", "retrain"))
@@ -123,6 +134,9 @@ def _execute(args: argparse.Namespace) -> dict:
     from .training.stages import evaluate, finetune, retrain, run_pipeline, search
     from .training.tasks import get_task
 
+    check_option_values(args)
+    if getattr(args, "output_dir", None) is not None:
+        check_output_folder(args.output_dir, "--output-dir")
     if args.command == "bench":
         from .tools.bench import run_bench
 
@@ -131,6 +145,7 @@ def _execute(args: argparse.Namespace) -> dict:
         return _export(args)
     task = get_task(args.task)
     model = resolve_model(args.model)
+    check_model_folder(model)
     data_options = dict(glue_dir=args.glue_dir, max_seq_length=args.max_seq_length, seed=args.seed)
     if args.command == "evaluate":
         inference_model = _inference_model(model, args.quantize, args.dtype)
@@ -147,7 +162,8 @@ def _execute(args: argparse.Namespace) -> dict:
         report = run_sweep(model, task, args.output_dir, stages, parse_numbers(args.lambdas, float), lr_retention,
                            parse_numbers(args.truncations, int), parse_numbers(args.layers, int), not args.no_random,
                            glue_dir=args.glue_dir, seed=args.seed, batch_size=args.timing_batch_size,
-                           repeats=args.repeats)
+                           repeats=args.repeats, seeds=parse_numbers(args.seeds or str(args.seed), int),
+                           retrained_truncation=not args.no_retrained_truncation)
         return {"results": str(args.output_dir / "results.md"), "points": len(report["points"])}
     if args.command == "run":
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
@@ -170,8 +186,7 @@ def _export(args: argparse.Namespace) -> dict:
     from .deploy.exporter import check_export_options, check_output_dir, export
 
     model = resolve_model(args.model)
-    if args.calibration_samples < 1:
-        raise PowerBertError(f"--calibration-samples {args.calibration_samples} must be at least 1")
+    check_model_folder(model)
     check_export_options(args.runtime, args.quantize, bool(args.calibration_task))
     check_output_dir(args.output)
     calibration = None
@@ -207,16 +222,35 @@ def _inference_model(model_dir: str, quantize: str | None, dtype: str):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    main_process = _quiet_unless_main_process() if args.command in TRAINING_COMMANDS else True
     # Our own progress at INFO; other libraries (ONNX Runtime's quantizer logs every node at INFO) at WARNING.
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
-    logging.getLogger("powerbert").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    logging.getLogger("powerbert").setLevel(logging.WARNING if args.quiet or not main_process else logging.INFO)
     try:
         result = _execute(args)
     except PowerBertError as err:
         print(f"powerbert: error: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=2))
+    if main_process:
+        print(json.dumps(result, indent=2))
     return 0
+
+
+TRAINING_COMMANDS = ("run", "finetune", "search", "retrain", "sweep")
+
+
+def _quiet_unless_main_process() -> bool:
+    """Under torchrun or accelerate launch, only the main process logs, shows progress bars and prints the result."""
+    from .distributed import is_main_process
+
+    if is_main_process():
+        return True
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    return False
 
 
 if __name__ == "__main__":

@@ -65,14 +65,11 @@ def add_bench_parser(commands) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> dict:
-    """Run the benchmark the CLI describes and write JSON, Markdown and PNG reports (atomically)."""
+    """Run the benchmark the CLI describes (its values checked by `check_option_values`) and write JSON, Markdown
+    and PNG reports (atomically)."""
     batch_sizes = parse_numbers(args.batch_sizes, int)
-    if not batch_sizes or min(batch_sizes) < 1:
-        raise PowerBertError(f"--batch-sizes {args.batch_sizes!r} must list positive integers")
-    if args.repeats < 1:
-        raise PowerBertError("--repeats must be at least 1")
-    if args.calibration_samples < 1:
-        raise PowerBertError("--calibration-samples must be at least 1")
+    if args.output.is_dir():
+        raise PowerBertError(f"--output {args.output} is a folder; give the JSON report's file name")
     report = _bench_synthetic(args, batch_sizes) if args.synthetic else _bench_task(args, batch_sizes)
     report["environment"] = environment()
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -322,7 +319,8 @@ def _write_markdown(report: dict, table: list[str], path: Path) -> None:
     env = report["environment"]
     lines = [f"# powerbert bench ({report['mode']})", "",
              f"{env['device']}: {env['cpu']['model']} ({env['cpu_count']} cores; {', '.join(env['cpu']['extensions'])}), "
-             f"torch {env['torch']}, transformers {env['transformers']}, onnxruntime {env['onnxruntime']}.",
+             f"torch {env['torch']}, transformers {env['transformers']}, onnxruntime {env['onnxruntime']}, "
+             f"openvino {env.get('openvino')}.",
              "Latency: median (p10-p90) per batch over all timed passes; speedup: ratio of median pass times.", ""]
     if report["mode"] == "task":
         lines += [f"Task {report['task']}, {report['examples']} dev examples, retention {report['retention']}, "
@@ -343,9 +341,12 @@ def _write_plot(report: dict, path: Path) -> None:
     labels = [f"L{r['seq_length']} b{r['batch_size']}" if "seq_length" in r else f"batch {r['batch_size']}" for r in rows]
     x, width = np.arange(len(rows)), 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(rows) + 0.5 * len(names)), 4.5))
+    setups = list(dict.fromkeys(VARIANTS[name][1:] for name in names))  # runtime, precision, padding: one colour each
+    colours = plt.get_cmap("tab10")
     for k, name in enumerate(names):
         ax.bar(x + (k - (len(names) - 1) / 2) * width, [r["variants"][name]["throughput_per_s"] for r in rows], width,
-               label=name, hatch="//" if name.startswith("power") else None)
+               label=name, color=colours(setups.index(VARIANTS[name][1:]) % 10), edgecolor="black", linewidth=0.4,
+               hatch="//" if VARIANTS[name][0] == "power" else None)
     ax.set_xticks(x, labels)
     ax.set_yscale("log")
     ax.set_ylabel("examples / s (log scale, higher is better)")

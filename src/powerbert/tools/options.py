@@ -1,6 +1,12 @@
-"""Parsers for command-line values shared by the CLI and the tools: number lists, retention, model names."""
+"""Command-line values shared by the CLI and the tools: parsers (number lists, retention, model names) and the
+checks that run before any work: numbers in range, lists well formed, folders usable."""
+
+import math
+import os
+from pathlib import Path
 
 from ..algorithm.retention import PowerConfig
+from ..deploy.exporter import EXPORT_CONFIG
 from ..errors import PowerBertError
 
 MODEL_ALIASES = ("minilm", "all-MiniLM-L6-v2")
@@ -45,3 +51,97 @@ def parse_names(text: str, known, option: str) -> list[str]:
     if len(set(names)) != len(names):
         raise PowerBertError(f"{option} {text!r} names a value twice")
     return names
+
+
+def _positive(value) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+# option attribute (or its suffix, e.g. finetune_lr) -> (test, what the value must be)
+VALUE_RULES = {
+    "lr": (_positive, "a positive number"),
+    "lr_retention": (_positive, "a positive number"),
+    "epochs": (_positive, "a positive number"),
+    "lambda_": (lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),
+    "flop_fraction": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "batch_size": (lambda v: v >= 1, "at least 1"),
+    "max_train_samples": (lambda v: v >= 1, "at least 1"),
+    "calibration_samples": (lambda v: v >= 1, "at least 1"),
+    "repeats": (lambda v: v >= 1, "at least 1"),
+    "examples": (lambda v: v >= 1, "at least 1"),
+    "max_examples": (lambda v: v >= 1, "at least 1"),
+    "max_seq_length": (lambda v: v >= 2, "at least 2 ([CLS] and [SEP])"),
+    "seed": (lambda v: v >= 0, "a number >= 0"),
+}
+# comma-separated list options -> (element type, test, what each element must be)
+LIST_RULES = {
+    "lambdas": (float, _positive, "a positive number"),
+    "truncations": (int, lambda v: v >= 2, "at least 2"),
+    "layers": (int, lambda v: v >= 1, "at least 1"),
+    "batch_sizes": (int, lambda v: v >= 1, "at least 1"),
+    "seq_lengths": (int, lambda v: v >= 2, "at least 2"),
+    "seeds": (int, lambda v: v >= 0, "a number >= 0"),
+}
+REQUIRED_LISTS = ("lambdas", "batch_sizes", "seq_lengths")
+
+
+def _option(name: str) -> str:
+    return "--" + name.rstrip("_").replace("_", "-")
+
+
+def check_option_values(args) -> None:
+    """Every number in range and every list well formed, before any work or any folder is made."""
+    for name, value in vars(args).items():
+        rule = next((r for key, r in VALUE_RULES.items() if name == key or name.endswith("_" + key)), None)
+        if rule is not None and isinstance(value, (int, float)) and not rule[0](value):
+            raise PowerBertError(f"{_option(name)} {value} must be {rule[1]}")
+        if name in LIST_RULES and isinstance(value, str):
+            kind, test, what = LIST_RULES[name]
+            values = parse_numbers(value, kind)
+            if not values and name in REQUIRED_LISTS:
+                raise PowerBertError(f"{_option(name)} {value!r} must list at least one value")
+            bad = [v for v in values if not test(v)]
+            if bad:
+                raise PowerBertError(f"{_option(name)} {value!r}: {bad[0]} must be {what}")
+            if len(set(values)) != len(values):
+                raise PowerBertError(f"{_option(name)} {value!r} names a value twice")
+
+
+def check_output_folder(path: Path, option: str) -> None:
+    """An output folder that can be made: not an existing file, and its first existing parent writable."""
+    if path.exists() and not path.is_dir():
+        raise PowerBertError(f"{option} {path} is a file; give a folder")
+    parent = path.resolve()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise PowerBertError(f"{option} {path} cannot be written: no write permission in {parent}")
+
+
+def check_model_folder(path: str) -> None:
+    """A local model folder that is complete: config, weights whose header reads, one line naming what is wrong.
+
+    Hub names (no such folder here) are left to the loader, export folders to their runtime class."""
+    if not path.strip():
+        raise PowerBertError("--model is empty; give a model folder or a hub name")
+    folder = Path(path)
+    if not folder.is_dir():
+        if folder.exists():
+            raise PowerBertError(f"--model {path} is a file; give a model folder or a hub name")
+        return
+    if (folder / EXPORT_CONFIG).is_file():
+        return  # an export folder: its runtime class checks the graph file when it opens it
+    if not (folder / "config.json").is_file():
+        raise PowerBertError(f"--model {path} has no config.json: not a model folder, or copied only in part")
+    weights = [folder / name for name in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                                          "pytorch_model.bin.index.json")]
+    if not any(w.is_file() for w in weights):
+        raise PowerBertError(f"--model {path} has no weights (model.safetensors): copied only in part?")
+    if weights[0].is_file():
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(weights[0]), framework="pt") as handle:
+                handle.keys()
+        except Exception as err:  # safetensors raises its own error type for a truncated or corrupt file
+            raise PowerBertError(f"{weights[0]} is corrupt or truncated: {str(err).splitlines()[0]}") from None

@@ -10,11 +10,13 @@ all points are timed interleaved on the dev set and results.json, results.md and
 import itertools
 import json
 import logging
+import statistics
 from pathlib import Path
 
 import torch
 
 from ..algorithm.retention import PowerConfig, encoder_flops, is_collapsed
+from ..distributed import is_main_process, on_main_process
 from ..files import save_figure_atomic, write_json_atomic, write_text_atomic
 from ..modeling import PowerModel, load_classifier
 from ..training.data import TaskData
@@ -34,76 +36,89 @@ logger = logging.getLogger("powerbert")
 
 def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str, StageOptions], lambdas: list[float],
               lr_retention: float, truncations: list[int], layer_counts: list[int], random_baseline: bool = True,
-              glue_dir: str | None = None, seed: int = 42, batch_size: int = 32, repeats: int = 3) -> dict:
-    """Train and evaluate every point not yet done, time them all, and write the results page and plot."""
+              glue_dir: str | None = None, seed: int = 42, batch_size: int = 32, repeats: int = 3,
+              seeds: list[int] | None = None, retrained_truncation: bool = True) -> dict:
+    """Train and evaluate every point not yet done, time them all, and write the results page and plot.
+
+    Every trained point (PoWER, random, fewer layers, re-trained truncation) is trained once per seed in
+    `seeds` (default: `seed` alone); the report shows each configuration's mean over its seeds with the spread.
+    """
     output_dir = Path(output_dir)
+    seeds = seeds or [seed]
     data = TaskData.for_model(task, finetuned, glue_dir=glue_dir, seed=seed)  # bad model or data: fail before any output
     lengths = data.dev_lengths()
-    (output_dir / "points").mkdir(parents=True, exist_ok=True)
-    log = logging.FileHandler(output_dir / "sweep.log")
+    on_main_process(lambda: (output_dir / "points").mkdir(parents=True, exist_ok=True))
+    log = logging.FileHandler(output_dir / "sweep.log") if is_main_process() else logging.NullHandler()
     log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(log)
     try:
 
-        def point(name: str, make) -> None:
+        def point(group: str, make, point_seed: int | None = None) -> None:
+            """Make one point unless its JSON exists; a seed other than the default one is part of its name."""
+            name = group if point_seed in (None, seed) else f"{group}-seed{point_seed}"
             path = output_dir / "points" / f"{name}.json"
             if path.is_file():
                 logger.info("skip %s: done", name)
                 return
             logger.info("start %s", name)
-            result = make()
-            write_json_atomic(path, {"name": name, **result})
+            result = make(output_dir / name, point_seed if point_seed is not None else seed)
+            record = {"name": name, "group": group, "seed": point_seed if point_seed is not None else seed, **result}
+            on_main_process(lambda: write_json_atomic(path, record))
             logger.info("done %s: %s", name, result)
 
-        point("plain", lambda: {"kind": "plain", "model": finetuned, **evaluate(finetuned, data)})
-        for lambda_ in lambdas:
-            point_dir = output_dir / f"power-lambda{lambda_:g}"
-
-            def power_point(point_dir=point_dir, lambda_=lambda_) -> dict:
+        point("plain", lambda _, __: {"kind": "plain", "model": finetuned, **evaluate(finetuned, data)})
+        for lambda_, point_seed in itertools.product(lambdas, seeds):
+            def power_point(point_dir: Path, s: int, lambda_=lambda_) -> dict:
                 if not (point_dir / "search").is_dir():
-                    search(finetuned, data, point_dir / "search", stages["search"], lambda_, lr_retention, seed)
+                    search(finetuned, data, point_dir / "search", stages["search"], lambda_, lr_retention, s)
                 config = PowerConfig.from_pretrained(point_dir / "search")
                 if is_collapsed(config.retention):
                     return {"kind": "power", "lambda": lambda_, "collapsed": True, "retention": config.retention}
                 if not (point_dir / "power").is_dir():
-                    retrain(str(point_dir / "search"), data, point_dir / "power", stages["retrain"], seed)
+                    retrain(str(point_dir / "search"), data, point_dir / "power", stages["retrain"], s)
                 return {"kind": "power", "lambda": lambda_, "model": str(point_dir / "power"),
                         "retention": config.retention, **evaluate(str(point_dir / "power"), data)}
 
-            point(f"power-lambda{lambda_:g}", power_point)
+            point(f"power-lambda{lambda_:g}", power_point, point_seed)
             if random_baseline:
-                def random_point(point_dir=point_dir) -> dict:
-                    config = PowerConfig.from_pretrained(point_dir / "search")
-                    random_dir = output_dir / f"random-{point_dir.name}"
-                    retrain(str(point_dir / "search"), data, random_dir, stages["retrain"], seed,
+                def random_point(point_dir: Path, s: int, lambda_=lambda_) -> dict:
+                    power_dir = output_dir / point_dir.name.replace("random-", "power-", 1)
+                    config = PowerConfig.from_pretrained(power_dir / "search")
+                    retrain(str(power_dir / "search"), data, point_dir, stages["retrain"], s,
                             PowerConfig(config.retention, scoring="random"))
-                    return {"kind": "random", "model": str(random_dir), "retention": config.retention,
-                            **evaluate(str(random_dir), data)}
+                    return {"kind": "random", "lambda": lambda_, "model": str(point_dir),
+                            "retention": config.retention, **evaluate(str(point_dir), data)}
 
-                point(f"random-lambda{lambda_:g}", random_point)
+                point(f"random-lambda{lambda_:g}", random_point, point_seed)
         probe = PowerModel.keep_all(load_classifier(finetuned), 1)
         num_layers = probe.num_layers
         dims = (probe.config.hidden_size, probe.adapter.ffn_size, num_layers)
         plain_flops = sum(encoder_flops(n, *dims) for n in lengths)
-        for m in layer_counts:
-            def layers_point(m=m) -> dict:
-                layers_dir = output_dir / f"layers{m}"
-                finetune(finetuned, data, layers_dir, stages["finetune"], seed, num_hidden_layers=m)
+        for m, point_seed in itertools.product(layer_counts, seeds):
+            def layers_point(layers_dir: Path, s: int, m=m) -> dict:
+                finetune(finetuned, data, layers_dir, stages["finetune"], s, num_hidden_layers=m)
                 metrics = evaluate(str(layers_dir), data)
                 metrics["flop_fraction"] = m / num_layers  # every layer costs the same on the same tokens
                 return {"kind": "layers", "layers": m, "model": str(layers_dir), **metrics}
 
-            point(f"layers{m}", layers_point)
+            point(f"layers{m}", layers_point, point_seed)
         for k in truncations:
-            def truncation_point(k=k) -> dict:
-                short = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed)
-                metrics = evaluate(finetuned, short)
-                cut = sum(encoder_flops(min(n, k), *dims) for n in lengths)
-                return {"kind": "truncation", "max_length": k, "model": finetuned, **metrics,
-                        "flop_fraction": cut / plain_flops}
+            short = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed)
+            flops = {"flop_fraction": sum(encoder_flops(min(n, k), *dims) for n in lengths) / plain_flops}
+            point(f"truncate{k}", lambda _, __, short=short, k=k: {
+                "kind": "truncation", "max_length": k, "model": finetuned, **evaluate(finetuned, short), **flops})
+            if not retrained_truncation:
+                continue
+            for point_seed in seeds:
+                def retrained_point(point_dir: Path, s: int, short=short, k=k, flops=flops) -> dict:
+                    finetune(finetuned, short, point_dir, stages["retrain"], s)
+                    return {"kind": "truncation-retrained", "max_length": k, "model": str(point_dir),
+                            **evaluate(str(point_dir), short), **flops}
 
-            point(f"truncate{k}", truncation_point)
-        return time_and_report(output_dir, task, finetuned, glue_dir, batch_size, repeats)
+                point(f"truncate{k}-retrained", retrained_point, point_seed)
+        # timing on the main process alone, so that no other process shares the CPU or GPU meanwhile
+        on_main_process(lambda: time_and_report(output_dir, task, finetuned, glue_dir, batch_size, repeats))
+        return json.loads((output_dir / "results.json").read_text())
     finally:
         logger.removeHandler(log)
 
@@ -130,7 +145,7 @@ def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: 
         p["dev_seconds"] = stats[p["name"]]["pass_seconds_median"]
         p["speedup"] = plain_seconds / p["dev_seconds"]
     report = {"task": task.name, "metric": task.metric, "batch_size": batch_size, "repeats": repeats,
-              "environment": environment(), "points": points}
+              "environment": environment(), "points": aggregate(points), "runs": points}
     write_json_atomic(output_dir / "results.json", report)
     _write_table(report, output_dir / "results.md")
     _write_plot(report, output_dir / "results.png")
@@ -138,7 +153,37 @@ def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: 
 
 
 TOLERANCE = 1.0  # points of dev metric: the paper's "under 1 % loss"
-BASELINE_KINDS = ("truncation", "layers", "random")
+BASELINE_KINDS = ("truncation", "truncation-retrained", "layers", "random")
+PER_CONFIGURATION = ("seed", "lambda", "layers", "max_length")  # numbers that name a point, not measure it
+
+
+def aggregate(runs: list[dict]) -> list[dict]:
+    """One point per configuration (its `group`): every measured number averaged over the seeds it was trained
+    with, and `<number>_std` (sample standard deviation over seeds, 0 for one seed) beside each."""
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        groups.setdefault(run.get("group", run["name"]), []).append(run)
+    points = []
+    for name, members in groups.items():
+        point = {**members[0], "name": name, "seeds": sorted(m.get("seed", 0) for m in members)}
+        point.pop("seed", None)
+        for key, value in members[0].items():
+            if isinstance(value, float) and key not in PER_CONFIGURATION:
+                values = [m[key] for m in members]
+                point[key] = statistics.fmean(values)
+                point[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        if len(members) > 1 and "retention" in point:
+            point["retentions"] = [m["retention"] for m in members]
+        points.append(point)
+    return points
+
+
+def _with_spread(point: dict, key: str, scale: float = 100.0, digits: int = 2) -> str:
+    """A number of a point, with +- its spread over seeds where it was trained with more than one."""
+    text = f"{scale * point[key]:.{digits}f}"
+    if len(point.get("seeds", [])) > 1:
+        text += f" +- {scale * point[f'{key}_std']:.{digits}f}"
+    return text
 
 
 def headline_point(points: list[dict], metric: str) -> tuple[dict, str]:
@@ -154,7 +199,7 @@ def headline_point(points: list[dict], metric: str) -> tuple[dict, str]:
 def curve(points: list[dict], kind: str, key: str = "dev_seconds") -> list[dict]:
     """The points of one kind sorted by `key`; truncation and fewer layers end at the plain model (k = all, m = all)."""
     chosen = [p for p in points if p["kind"] == kind]
-    if chosen and kind in ("truncation", "layers"):
+    if chosen and kind in ("truncation", "truncation-retrained", "layers"):
         chosen += [p for p in points if p["kind"] == "plain"]
     return sorted(chosen, key=lambda p: p[key])
 
@@ -187,34 +232,45 @@ def _write_table(report: dict, path: Path) -> None:
                   f"| task ({metric}) | plain | time (s) | PoWER | time (s) | speedup | FLOP ratio | configuration |",
                   "|---|---|---|---|---|---|---|---|",
                   f"| {report['task']} | {100 * plain[metric]:.2f} | {plain['dev_seconds']:.2f} | "
-                  f"{100 * best[metric]:.2f} | {best['dev_seconds']:.2f} | {best['speedup']:.2f}x | "
+                  f"{_with_spread(best, metric)} | {best['dev_seconds']:.2f} | {best['speedup']:.2f}x | "
                   f"{1 / best['flop_fraction']:.2f}x | {best['retention']} |",
-                  "", f"PoWER point: {best['name']}, {why}.", "",
+                  "", f"PoWER point: {best['name']}, {why}; seeds {best.get('seeds')} (mean +- sample standard "
+                  "deviation where more than one).", "",
                   "## At matched inference time", "",
                   f"Dev {metric} of each baseline at each PoWER point's time, read linearly along the baseline's "
-                  "curve (truncation and fewer layers end at the plain model); random elimination uses the same "
+                  "curve (truncation, re-trained truncation and fewer layers end at the plain model); random "
+                  "elimination uses the same "
                   "configuration, so it is compared point to point. \"faster than all\": the PoWER point is "
                   "faster than every point of that baseline, compared with its fastest. A dash: no such baseline "
                   "was run.", "",
-                  "| PoWER point | time (s) | PoWER | truncation | fewer layers | random, same configuration |",
-                  "|---|---|---|---|---|---|"]
+                  "| PoWER point | time (s) | PoWER | truncation | truncation, re-trained at k | fewer layers "
+                  "| random, same configuration |",
+                  "|---|---|---|---|---|---|---|"]
         for p in sorted((p for p in points if p["kind"] == "power"), key=lambda p: p["dev_seconds"]):
             cells = [_baseline_cell(points, kind, p, metric) for kind in BASELINE_KINDS]
-            lines.append(f"| {p['name']} | {p['dev_seconds']:.2f} | {100 * p[metric]:.2f} | " + " | ".join(cells) + " |")
+            lines.append(f"| {p['name']} | {p['dev_seconds']:.2f} | {_with_spread(p, metric)} | " + " | ".join(cells) + " |")
         lines += ["", "(in brackets: PoWER minus the baseline)", ""]
     lines += ["## Every point", "",
-              f"| point | kind | dev {metric} | FLOP fraction | dev time (s) | speedup vs plain |", "|---|---|---|---|---|---|"]
+              f"| point | kind | seeds | dev {metric} | FLOP fraction | dev time (s) | speedup vs plain |",
+              "|---|---|---|---|---|---|---|"]
     for p in sorted(points, key=lambda p: p["dev_seconds"]):
-        lines.append(f"| {p['name']} | {p['kind']} | {100 * p[metric]:.2f} | {p['flop_fraction']:.3f} | "
-                     f"{p['dev_seconds']:.2f} | {p['speedup']:.2f}x |")
+        lines.append(f"| {p['name']} | {p['kind']} | {len(p.get('seeds', [None]))} | {_with_spread(p, metric)} | "
+                     f"{p['flop_fraction']:.3f} | {p['dev_seconds']:.2f} | {p['speedup']:.2f}x |")
     write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _same_configuration(random: dict, power: dict) -> bool:
+    """A random-elimination point twins the PoWER point of its lambda (older sweeps: of its retention)."""
+    if "lambda" in random and "lambda" in power:
+        return random["lambda"] == power["lambda"]
+    return random["retention"] == power["retention"]
 
 
 def _baseline_cell(points: list[dict], kind: str, power: dict, metric: str) -> str:
     """One cell of the matched-time table: the baseline's metric at the PoWER point's time, and the difference."""
     prefix = ""
     if kind == "random":
-        twin = next((p for p in points if p["kind"] == "random" and p["retention"] == power["retention"]), None)
+        twin = next((p for p in points if p["kind"] == "random" and _same_configuration(p, power)), None)
         value = None if twin is None else twin[metric]
     else:
         value = baseline_at(points, kind, power["dev_seconds"], metric)
@@ -236,15 +292,17 @@ def _write_plot(report: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     styles = (("power", "o-", "PoWER (lambda)"), ("random", "x--", "random elimination, same configuration"),
               ("layers", "s--", "first m layers, fine-tuned (m)"), ("truncation", "^--", "first k tokens (k)"),
+              ("truncation-retrained", "v--", "first k tokens, re-trained at k (k)"),
               ("plain", "*", "plain"))
-    tags = {"power": "lambda", "layers": "layers", "truncation": "max_length"}
+    tags = {"power": "lambda", "layers": "layers", "truncation": "max_length", "truncation-retrained": "max_length"}
     for ax, key in zip(axes, ("dev_seconds", "flop_fraction"), strict=True):
         for kind, marker, label in styles:
             chosen = curve(report["points"], kind, key)
             if not chosen:
                 continue
-            ax.plot([p[key] for p in chosen], [100 * p[metric] for p in chosen], marker, label=label,
-                    markersize=10 if kind == "plain" else 6)
+            ax.errorbar([p[key] for p in chosen], [100 * p[metric] for p in chosen], fmt=marker, label=label,
+                        yerr=[100 * p.get(f"{metric}_std", 0.0) for p in chosen], capsize=3,
+                        markersize=10 if kind == "plain" else 6)
             for p in chosen:
                 if kind in tags and tags[kind] in p:
                     ax.annotate(f"{p[tags[kind]]:g}", (p[key], 100 * p[metric]), textcoords="offset points",

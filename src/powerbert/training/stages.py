@@ -21,6 +21,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..algorithm.retention import CONFIG_NAME, PowerConfig, is_collapsed, retention_from_masses
+from ..distributed import cpu_only, is_main_process, on_main_process
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
 from ..modeling import PowerModel, load_classifier
@@ -99,6 +100,7 @@ def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: i
         report_to="none",
         disable_tqdm=False,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=cpu_only(),  # so that torchrun / accelerate launch on a CPU-only machine run DDP over gloo
     )
     return trainer_cls(
         model=model,
@@ -118,6 +120,12 @@ def _train(trainer: Trainer, work_dir: Path) -> None:
     if last:
         logger.info("resuming from %s", last)
     trainer.train(resume_from_checkpoint=last)
+
+
+def _publish(output_dir: Path, work_dir: Path, write) -> None:
+    """Write a stage's result folder atomically (`write` fills a temporary folder) and drop its checkpoints."""
+    write_directory_atomic(output_dir, write)
+    shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _dev_metrics(trainer: Trainer) -> dict[str, float]:
@@ -146,8 +154,8 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
     trainer = _trainer(model, data, stage, work_dir, seed, keep_best=True)
     _train(trainer, work_dir)
     metrics = _dev_metrics(trainer)
-    write_directory_atomic(output_dir, lambda tmp: (trainer.model.save_pretrained(tmp), data.tokenizer.save_pretrained(tmp)))
-    shutil.rmtree(work_dir, ignore_errors=True)
+    on_main_process(lambda: _publish(output_dir, work_dir, lambda tmp: (trainer.model.save_pretrained(tmp),
+                                                                           data.tokenizer.save_pretrained(tmp))))
     return metrics
 
 
@@ -178,8 +186,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
         power.save_pretrained(tmp, data.tokenizer)
         write_json_atomic(tmp / "retention_parameters.json", retention_parameters)
 
-    write_directory_atomic(output_dir, write)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    on_main_process(lambda: _publish(output_dir, work_dir, write))
     return config
 
 
@@ -205,8 +212,7 @@ def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptio
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=True)
     _train(trainer, work_dir)
     metrics = _dev_metrics(trainer)
-    power.save_pretrained(output_dir, data.tokenizer)  # atomic itself
-    shutil.rmtree(work_dir, ignore_errors=True)
+    on_main_process(lambda: _publish(output_dir, work_dir, lambda tmp: power.save_pretrained(tmp, data.tokenizer)))
     return metrics
 
 
@@ -216,7 +222,7 @@ def predict(model: torch.nn.Module, data: TaskData, batch_size: int = 64) -> np.
     model.eval()
     columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in data.dev.column_names]
     outputs = []
-    for start in tqdm(range(0, len(data.dev), batch_size), desc="evaluate", unit="batch"):
+    for start in tqdm(range(0, len(data.dev), batch_size), desc="evaluate", unit="batch", disable=not is_main_process()):
         rows = data.dev[start : start + batch_size]
         batch = data.collator([{c: rows[c][i] for c in columns} for i in range(len(rows["input_ids"]))])
         batch = {k: v.to(model.device) for k, v in batch.items()}
@@ -280,7 +286,7 @@ def run_pipeline(
     elif not finetuned.is_dir():
         summary["finetune_dev"] = timed("finetune", lambda: finetune(model_name_or_path, data, finetuned,
                                                                      stages["finetune"], seed))
-        write_json_atomic(summary_path, summary)
+        on_main_process(lambda: write_json_atomic(summary_path, summary))
     if "finetune_dev" not in summary:  # an already fine-tuned checkpoint: measure it as it is
         summary["finetune_dev"] = evaluate(str(finetuned), data)
 
@@ -289,7 +295,7 @@ def run_pipeline(
         timed("search", lambda: search(str(finetuned), data, search_dir, stages["search"], lambda_, lr_retention, seed))
     config = PowerConfig.from_pretrained(search_dir)
     summary["retention"], summary["retention_masses"] = config.retention, config.masses
-    write_json_atomic(summary_path, summary)
+    on_main_process(lambda: write_json_atomic(summary_path, summary))
     logger.info("retention configuration %s from masses %s", config.retention,
                 ", ".join(f"{m:.2f}" for m in config.masses or []))
     if not allow_collapse:
@@ -303,7 +309,7 @@ def run_pipeline(
     summary["flop_fraction"] = summary["power_dev"].pop("flop_fraction")
     summary["finetune_dev"].pop("flop_fraction", None)
     summary["complete"] = True
-    write_json_atomic(summary_path, summary)
+    on_main_process(lambda: write_json_atomic(summary_path, summary))
     return summary
 
 

@@ -171,3 +171,28 @@ def test_half_copied_or_corrupt_model_folders_are_one_line_naming_the_problem(ca
                         ("export", "--model", str(tmp_path / name), "--output", str(tmp_path / "out"), "--plain")):
             assert_one_line(*run_cli(capsys, *command), message)
             assert not (tmp_path / "out").exists()
+
+
+def test_corrupt_files_inside_a_model_folder_are_one_line_naming_the_file(capsys, tmp_path, glue, bert_dir):
+    import shutil
+
+    for name, content, message in (("config.json", "{not json", "cannot load a model"),
+                                   ("tokenizer.json", "{not json", "cannot load a tokenizer"),
+                                   ("power_config.json", '{"retention": [3, 2', "power_config.json is corrupt")):
+        broken = tmp_path / name
+        shutil.copytree(bert_dir, broken)
+        if name == "power_config.json":
+            PowerModel.keep_all(tiny_classifier("bert"), 8).power_config.save_pretrained(broken)
+        (broken / name).write_text(content)
+        assert_one_line(*run_cli(capsys, "evaluate", "--task", "sst2", "--model", str(broken), "--glue-dir", str(glue)),
+                        message)
+
+
+def test_a_run_into_the_folder_of_another_run_is_refused(capsys, tmp_path, glue, bert_dir):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text('{"task": "mrpc", "model": "elsewhere"}')
+    assert_one_line(*run_cli(capsys, *train_args(tmp_path, glue, bert_dir)), "holds a run of task mrpc from elsewhere")
+    (out / "summary.json").write_text('{"task": ')
+    assert_one_line(*run_cli(capsys, *train_args(tmp_path, glue, bert_dir)), "summary.json is corrupt")
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]

@@ -265,7 +265,11 @@ def run_pipeline(
     """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped."""
     output_dir = Path(output_dir)
     summary_path = output_dir / "summary.json"
-    summary = _load_summary(summary_path) or {
+    previous = _load_summary(summary_path)
+    if previous is not None and (previous.get("task"), previous.get("model")) != (task.name, str(model_name_or_path)):
+        raise PowerBertError(f"{output_dir} holds a run of task {previous.get('task')} from {previous.get('model')}; "
+                             "give another --output-dir (or that --task and --model to resume it)")
+    summary = previous or {
         "task": task.name, "model": str(model_name_or_path), "metric": task.metric, "seed": seed,
         "lambda": lambda_, "lr_retention": lr_retention, "max_train_samples": max_train_samples,
         "stages": {name: vars(options) for name, options in stages.items()}, "stage_seconds": {},
@@ -314,6 +318,12 @@ def run_pipeline(
 
 
 def _load_summary(path: Path) -> dict | None:
+    """The summary of an earlier run in the same folder (to resume it), or None."""
     import json
 
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise PowerBertError(f"{path} is corrupt ({err}); delete it to run the stages again") from None

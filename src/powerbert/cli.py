@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from .errors import PowerBertError
+from .files import check_writable_folder
 from .tools.options import (
     check_model_folder,
     check_option_values,
-    check_output_folder,
     parse_numbers,
     parse_retention,
     resolve_model,
@@ -136,7 +136,7 @@ def _execute(args: argparse.Namespace) -> dict:
 
     check_option_values(args)
     if getattr(args, "output_dir", None) is not None:
-        check_output_folder(args.output_dir, "--output-dir")
+        check_writable_folder(args.output_dir, "--output-dir")
     if args.command == "bench":
         from .tools.bench import run_bench
 

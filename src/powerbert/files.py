@@ -6,6 +6,22 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+from .errors import PowerBertError
+
+
+def check_writable_folder(path: Path, option: str, replaced_whole: bool = False) -> None:
+    """Before any work: an output folder that can be made, i.e. not an existing file, and writable where it is
+    written: in itself (filled in place), or with replaced_whole in its parent (written beside it under a
+    temporary name and renamed). `option` names the command-line option in the one-line error."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise PowerBertError(f"{option} {path} is a file; give a folder")
+    parent = path.resolve().parent if replaced_whole else path.resolve()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise PowerBertError(f"{option} {path} cannot be written: no write permission in {parent}")
+
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write text so that a reader never sees half a file."""

@@ -25,7 +25,7 @@ from .algorithm.extract import SoftExtract, hard_extract
 from .algorithm.retention import PowerConfig, flop_fraction, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
-from .errors import PowerBertError
+from .errors import PowerBertError, first_line
 from .files import write_directory_atomic
 
 
@@ -230,7 +230,7 @@ def load_config(name_or_path: str | os.PathLike) -> PretrainedConfig:
     try:
         config = AutoConfig.from_pretrained(name_or_path)
     except (OSError, ValueError, KeyError) as err:
-        raise PowerBertError(f"cannot load a model from {name_or_path}: {_first_line(err)}") from None
+        raise PowerBertError(f"cannot load a model from {name_or_path}: {first_line(err)}") from None
     check_supported(config)
     return config
 
@@ -241,9 +241,5 @@ def load_classifier(name_or_path: str | os.PathLike, **kwargs) -> PreTrainedMode
     try:
         return AutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as err:
-        raise PowerBertError(f"cannot load a classifier from {name_or_path}: {_first_line(err)}") from None
+        raise PowerBertError(f"cannot load a classifier from {name_or_path}: {first_line(err)}") from None
 
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -18,8 +18,8 @@ from torch import nn
 
 from ..algorithm.retention import CONFIG_NAME
 from ..architectures.adapters import max_input_length, uses_token_types
-from ..errors import PowerBertError
-from ..files import write_directory_atomic, write_json_atomic
+from ..errors import PowerBertError, first_line
+from ..files import check_writable_folder, write_directory_atomic, write_json_atomic
 from ..modeling import PowerModel, load_classifier
 from .onnx_export import export_onnx_file, quantize_onnx_int8
 from .openvino_export import OPENVINO_FILE, convert_to_openvino
@@ -50,15 +50,9 @@ def check_export_options(runtime: str, quantize: str | None, calibrated: bool) -
 def check_output_dir(output: Path) -> None:
     """Refuse an output that is a file, or a non-empty folder that is not an earlier export, before any work."""
     output = Path(output)
-    if output.is_file():
-        raise PowerBertError(f"--output {output} is a file; give a folder to write the export into")
+    check_writable_folder(output, "--output", replaced_whole=True)
     if output.is_dir() and any(output.iterdir()) and not (output / EXPORT_CONFIG).is_file():
         raise PowerBertError(f"--output {output} is a non-empty folder that is not an export; choose a new folder")
-    parent = output.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise PowerBertError(f"--output {output} cannot be written: no write permission in {parent}")
 
 
 def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Module, list[int] | None]:
@@ -135,7 +129,7 @@ def _copy_tokenizer(model_dir: str | os.PathLike, target: Path) -> None:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
     except (OSError, ValueError) as err:
         logger.warning("no tokenizer in %s (%s); the export folder will need one passed in", model_dir,
-                       str(err).splitlines()[0])
+                       first_line(err))
         return
     tokenizer.save_pretrained(target)
 

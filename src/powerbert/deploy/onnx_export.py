@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import PowerBertError
+from ..errors import PowerBertError, first_line
 
 
 class _LogitsOnly(nn.Module):
@@ -47,8 +47,7 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
                                         dynamic_shapes=dynamic, input_names=list(example), output_names=["logits"],
                                         external_data=False, verbose=False)
     except Exception as err:  # the exporter raises many types from deep inside torch.export
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise PowerBertError(f"ONNX export of {type(model).__name__} failed: {first}") from err
+        raise PowerBertError(f"ONNX export of {type(model).__name__} failed: {first_line(err)}") from err
     finally:
         exporter_log.setLevel(level)
     program.save(str(path), external_data=False)

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from ..errors import PowerBertError
+from ..errors import PowerBertError, first_line
 from .exported_model import ExportedModelForSequenceClassification
 
 HINTS = {"fp32": "f32", "bf16": "bf16"}
@@ -39,8 +39,8 @@ class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
         try:
             model.compiled = ov.Core().compile_model(str(path), "CPU", properties)
         except Exception as err:  # OpenVINO raises RuntimeError with a multi-line trace for bad IR files
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise PowerBertError(f"{path} cannot be loaded by OpenVINO (corrupt or not an IR file): {first}") from None
+            raise PowerBertError(f"{path} cannot be loaded by OpenVINO (corrupt or not an IR file): "
+                                 f"{first_line(err)}") from None
         model.request = model.compiled.create_infer_request()
         hint = model.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         model.inference_precision = {"f32": "fp32"}.get(hint, hint)  # a bf16 hint may run as fp32

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ..errors import PowerBertError
+from ..errors import PowerBertError, first_line
 from .exported_model import ExportedModelForSequenceClassification
 
 
@@ -25,8 +25,8 @@ class ORTModelForSequenceClassification(ExportedModelForSequenceClassification):
         try:
             model.session = ort.InferenceSession(str(path), sess_options=session_options, providers=[provider])
         except Exception as err:  # onnxruntime raises its own types for unreadable or invalid graphs
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise PowerBertError(f"{path} cannot be loaded by ONNX Runtime (corrupt or not an ONNX graph): {first}") from None
+            raise PowerBertError(f"{path} cannot be loaded by ONNX Runtime (corrupt or not an ONNX graph): "
+                                 f"{first_line(err)}") from None
         return model
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:

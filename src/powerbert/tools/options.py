@@ -2,12 +2,11 @@
 checks that run before any work: numbers in range, lists well formed, folders usable."""
 
 import math
-import os
 from pathlib import Path
 
 from ..algorithm.retention import PowerConfig
 from ..deploy.exporter import EXPORT_CONFIG
-from ..errors import PowerBertError
+from ..errors import PowerBertError, first_line
 
 MODEL_ALIASES = ("minilm", "all-MiniLM-L6-v2")
 
@@ -107,17 +106,6 @@ def check_option_values(args) -> None:
                 raise PowerBertError(f"{_option(name)} {value!r} names a value twice")
 
 
-def check_output_folder(path: Path, option: str) -> None:
-    """An output folder that can be made: not an existing file, and its first existing parent writable."""
-    if path.exists() and not path.is_dir():
-        raise PowerBertError(f"{option} {path} is a file; give a folder")
-    parent = path.resolve()
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise PowerBertError(f"{option} {path} cannot be written: no write permission in {parent}")
-
-
 def check_model_folder(path: str) -> None:
     """A local model folder that is complete: config, weights whose header reads, one line naming what is wrong.
 
@@ -144,4 +132,4 @@ def check_model_folder(path: str) -> None:
             with safe_open(str(weights[0]), framework="pt") as handle:
                 handle.keys()
         except Exception as err:  # safetensors raises its own error type for a truncated or corrupt file
-            raise PowerBertError(f"{weights[0]} is corrupt or truncated: {str(err).splitlines()[0]}") from None
+            raise PowerBertError(f"{weights[0]} is corrupt or truncated: {first_line(err)}") from None

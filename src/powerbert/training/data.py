@@ -9,7 +9,7 @@ import numpy as np
 from datasets import Dataset, DatasetDict
 from transformers import AutoTokenizer, DataCollatorWithPadding, PreTrainedTokenizerBase
 
-from ..errors import PowerBertError
+from ..errors import PowerBertError, first_line
 from ..modeling import load_config
 from .tasks import GlueTask, compute_metrics
 
@@ -39,10 +39,9 @@ def _load_from_hub(task: GlueTask) -> DatasetDict:
     try:
         hub = load_dataset("nyu-mll/glue", task.hub_config)
     except Exception as err:  # any failure to reach or read the hub gets the same advice
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise PowerBertError(
             f"no GLUE data for {task.name}: pass --glue-dir or set GLUE_DIR to a folder in the standard GLUE "
-            f"layout, or allow access to the Hugging Face hub (it failed: {reason})"
+            f"layout, or allow access to the Hugging Face hub (it failed: {first_line(err)})"
         ) from None
     splits = {"train": hub["train"], "validation": hub[task.hub_validation]}
     renames = dict(zip(task.hub_text_columns, TEXT_COLUMNS))
@@ -161,4 +160,4 @@ def load_tokenizer(name_or_path: str):
     try:
         return AutoTokenizer.from_pretrained(name_or_path)
     except (OSError, ValueError) as err:
-        raise PowerBertError(f"cannot load a tokenizer from {name_or_path}: {str(err).splitlines()[0]}") from None
+        raise PowerBertError(f"cannot load a tokenizer from {name_or_path}: {first_line(err)}") from None

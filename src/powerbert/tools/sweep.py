@@ -7,6 +7,7 @@ writes points/<name>.json when done, so a killed sweep skips what is finished wh
 all points are timed interleaved on the dev set and results.json, results.md and results.png are written.
 """
 
+import functools
 import itertools
 import json
 import logging
@@ -53,16 +54,16 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
     logger.addHandler(log)
     try:
 
-        def point(group: str, make, point_seed: int | None = None) -> None:
+        def point(group: str, make, point_seed: int = seed) -> None:
             """Make one point unless its JSON exists; a seed other than the default one is part of its name."""
-            name = group if point_seed in (None, seed) else f"{group}-seed{point_seed}"
+            name = group if point_seed == seed else f"{group}-seed{point_seed}"
             path = output_dir / "points" / f"{name}.json"
             if path.is_file():
                 logger.info("skip %s: done", name)
                 return
             logger.info("start %s", name)
-            result = make(output_dir / name, point_seed if point_seed is not None else seed)
-            record = {"name": name, "group": group, "seed": point_seed if point_seed is not None else seed, **result}
+            result = make(output_dir / name, point_seed)
+            record = {"name": name, "group": group, "seed": point_seed, **result}
             on_main_process(lambda: write_json_atomic(path, record))
             logger.info("done %s: %s", name, result)
 
@@ -102,18 +103,22 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
                 return {"kind": "layers", "layers": m, "model": str(layers_dir), **metrics}
 
             point(f"layers{m}", layers_point, point_seed)
+        @functools.cache
+        def truncated(k: int) -> TaskData:
+            """The task's data cut to k tokens, tokenized only when a truncation point still needs it."""
+            return TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed)
+
         for k in truncations:
-            short = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed)
             flops = {"flop_fraction": sum(encoder_flops(min(n, k), *dims) for n in lengths) / plain_flops}
-            point(f"truncate{k}", lambda _, __, short=short, k=k: {
-                "kind": "truncation", "max_length": k, "model": finetuned, **evaluate(finetuned, short), **flops})
+            point(f"truncate{k}", lambda _, __, k=k, flops=flops: {
+                "kind": "truncation", "max_length": k, "model": finetuned, **evaluate(finetuned, truncated(k)), **flops})
             if not retrained_truncation:
                 continue
             for point_seed in seeds:
-                def retrained_point(point_dir: Path, s: int, short=short, k=k, flops=flops) -> dict:
-                    finetune(finetuned, short, point_dir, stages["retrain"], s)
+                def retrained_point(point_dir: Path, s: int, k=k, flops=flops) -> dict:
+                    finetune(finetuned, truncated(k), point_dir, stages["retrain"], s)
                     return {"kind": "truncation-retrained", "max_length": k, "model": str(point_dir),
-                            **evaluate(str(point_dir), short), **flops}
+                            **evaluate(str(point_dir), truncated(k)), **flops}
 
                 point(f"truncate{k}-retrained", retrained_point, point_seed)
         # timing on the main process alone, so that no other process shares the CPU or GPU meanwhile

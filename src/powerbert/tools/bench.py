@@ -138,10 +138,12 @@ def _export_variants(model_dir: str, variants: list[str], scratch: Path, data, c
 
     folders = {}
     keys = sorted({export_key(name) for name in variants} - {None}, key=str)
+    calibrated = any(runtime == "openvino" and quantize for _, runtime, quantize in keys)
+    calibration = data.calibration_inputs(calibration_samples) if calibrated else None  # plain and PoWER: the same inputs
     for kind, runtime, quantize in tqdm(keys, desc="exporting"):
         folder = scratch / f"{kind}-{runtime}-{quantize or 'fp32'}"
-        calibration = data.calibration_inputs(calibration_samples) if runtime == "openvino" and quantize else None
-        export(model_dir, folder, quantize=quantize, plain=kind == "plain", runtime=runtime, calibration=calibration)
+        export(model_dir, folder, quantize=quantize, plain=kind == "plain", runtime=runtime,
+               calibration=calibration if runtime == "openvino" and quantize else None)
         folders[kind, runtime, quantize] = str(folder)
     return {name: folders[export_key(name)] for name in variants if export_key(name)}
 

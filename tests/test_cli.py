@@ -65,13 +65,16 @@ def test_unsupported_model(capsys, tmp_path, glue):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("retention, message", [("9,4,6", "non-increasing"), ("9,4", "model has 3 layers"),
-                                                ("9,x", "comma-separated integers")])
-def test_bad_retention_configuration(capsys, tmp_path, glue, bert_dir, retention, message):
+@pytest.mark.parametrize("retention, mode, message", [
+    ("9,4,6", "count", "non-increasing"), ("9,4", "count", "model has 3 layers"),
+    ("9,x", "count", "comma-separated numbers"), ("0.5,0.3,0.2", "count", "need --retention-mode fraction"),
+    ("0.5,0.6,0.2", "fraction", "non-increasing"), ("0.5,0.3,2", "fraction", "in (0, 1]")])
+def test_bad_retention_configuration(capsys, tmp_path, glue, bert_dir, retention, mode, message):
     PowerModel.keep_all(tiny_classifier("bert"), 64).save_pretrained(tmp_path / "search")
     assert_one_line(*run_cli(capsys, "retrain", "--task", "sst2", "--model", str(tmp_path / "search"),
                              "--glue-dir", str(glue), "--output-dir", str(tmp_path / "out"),
-                             "--retention", retention), message)
+                             "--retention", retention, "--retention-mode", mode), message)
+    assert not (tmp_path / "out").exists()
 
 
 def test_empty_text(capsys, glue, bert_dir):

@@ -65,6 +65,20 @@ def test_export_of_every_architecture_gives_pytorchs_logits(tmp_path, model_type
                                single, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_fraction_mode_exports_with_per_input_counts_inside_the_graph(tmp_path, runtime):
+    power = get_power_model(tiny_classifier("bert", initializer_range=0.5),
+                            PowerConfig([0.6, 0.3, 0.3], mode="fraction"))
+    power.save_pretrained(tmp_path / "power")
+    export(tmp_path / "power", tmp_path / "export", runtime=runtime)
+    exported = load_exported(tmp_path / "export")
+    ids, mask, types = mixed_batch("bert")
+    with torch.no_grad():
+        expected = power(ids, mask, types).logits
+    torch.testing.assert_close(exported(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, expected,
+                               rtol=1e-4, atol=1e-4)
+
+
 def test_the_graph_eliminates_inside_it(bert_export):
     """Different retentions give different graphs' outputs: elimination is in the graph, not a keep-all copy."""
     power, root = bert_export

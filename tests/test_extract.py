@@ -29,7 +29,7 @@ def test_hard_extract_gathers_vectors_and_mask():
 
 
 def test_soft_extract_scales_the_vector_ranked_i_by_r_i():
-    soft = SoftExtract(max_length=4)
+    soft = SoftExtract(size=4)
     with torch.no_grad():
         soft.retention.copy_(torch.tensor([1.0, 0.5, 0.25, 0.0]))
     hidden = torch.ones(1, 4, 2)
@@ -40,7 +40,7 @@ def test_soft_extract_scales_the_vector_ranked_i_by_r_i():
 
 
 def test_soft_extract_clip_projects_onto_unit_interval():
-    soft = SoftExtract(max_length=3)
+    soft = SoftExtract(size=3)
     with torch.no_grad():
         soft.retention.copy_(torch.tensor([1.7, 0.4, -0.2]))
     soft.clip_()

@@ -45,7 +45,7 @@ def test_elimination_keeps_cls_and_the_most_attended_tokens(monkeypatch):
     power = get_power_model(tiny_classifier("bert"), PowerConfig([4, 4, 4]))
     seen = []
     original = modeling.hard_extract
-    monkeypatch.setattr(modeling, "hard_extract", lambda h, m, s, k, p=None: (seen.append((h, s)), original(h, m, s, k, p))[1])
+    monkeypatch.setattr(modeling, "hard_extract", lambda h, m, s, k, *rest: (seen.append((h, s)), original(h, m, s, k, *rest))[1])
     ids, mask = padded_batch([9])
     power(ids, mask)
     hidden, scores = seen[0]  # layer 1 eliminates 9 -> 4
@@ -202,3 +202,44 @@ def test_a_batch_gives_each_input_the_logits_it_gets_alone(model_type):
         together = power(ids, mask).logits
         alone = torch.cat([power(ids[i : i + 1, : n], mask[i : i + 1, : n]).logits for i, n in enumerate([12, 9, 4])])
     torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-4)
+
+
+def test_fraction_mode_keeps_a_share_of_each_inputs_length(model_type):
+    power = get_power_model(tiny_classifier(model_type), PowerConfig([0.5, 0.25, 0.25], mode="fraction"))
+    widths = _record_widths(power)
+    power(*padded_batch([12]))
+    assert widths == [6, 3, 1]  # ceil(0.5 * 12), ceil(0.25 * 12); the last layer keeps [CLS] alone
+    widths.clear()
+    power(*padded_batch([12, 5], width=16))
+    assert widths == [6, 3, 1]  # the batch keeps its largest count; the short input's extra vectors are masked
+
+
+def test_fraction_mode_gives_each_input_of_a_batch_the_logits_it_gets_alone(model_type):
+    """Per-input counts in one batch (gather to the largest, mask the rest) = each input run alone."""
+    model = tiny_classifier(model_type, initializer_range=0.5)
+    power = get_power_model(model, PowerConfig([0.6, 0.3, 0.3], mode="fraction"))
+    lengths = [14, 9, 5, 2]
+    ids, mask = padded_batch(lengths, width=16)
+    with torch.no_grad():
+        together = power(ids, mask).logits
+        alone = torch.cat([power(ids[i : i + 1, :n], mask[i : i + 1, :n]).logits for i, n in enumerate(lengths)])
+        # and it differs from count mode with the counts of the longest input (the short ones are cut too)
+        counted = get_power_model(model, PowerConfig([9, 5, 5]))(ids, mask).logits
+    torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-4)
+    assert (together[1:3] - counted[1:3]).abs().max() > 1e-2
+
+
+def test_fraction_search_weighs_vectors_by_relative_rank():
+    power = PowerModel.keep_all(tiny_classifier("bert"), 64)
+    power.enable_search(64, mode="fraction")
+    assert power.soft_extract[0].retention.numel() == 32  # bins of relative rank, not one per rank
+    with torch.no_grad():
+        power.soft_extract[0].retention[16:] = 0.0  # the lower half of every input's ranks, whatever its length
+    assert power.retention_masses()[0] == 0.5  # the mean: the share of each input this layer keeps
+    seen = []
+    feed_forward = power.adapter.feed_forward
+    power.adapter.feed_forward = lambda layer, hidden: (seen.append(hidden), feed_forward(layer, hidden))[1]
+    ids, mask = padded_batch([10, 4], width=10)
+    power(ids, mask)
+    zeroed = (seen[0].abs().sum(-1) == 0).sum(dim=1)
+    assert zeroed.tolist() == [5, 2 + 6]  # half of 10; half of 4 plus the 6 padding positions (ranked last)

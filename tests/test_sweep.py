@@ -38,6 +38,18 @@ def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue,
     assert (tmp_path / "sweep" / "results.png").read_bytes()[:4] == b"\x89PNG"
     assert main(argv) == 0  # again: every point is skipped
     assert (tmp_path / "sweep" / "sweep.log").read_text().count("skip ") == 10
+    # fraction mode into the same folder: its own PoWER and random points beside the count-mode ones
+    fraction = [*argv[:-2], "--seeds", "42", "--retention-mode", "fraction"]
+    assert main(fraction) == 0
+    report = json.loads((tmp_path / "sweep" / "results.json").read_text())
+    by_name = {p["name"]: p for p in report["points"]}
+    assert by_name["power-fraction-lambda0.01"]["kind"] == "power-fraction"
+    assert all(0 < rho <= 1 for rho in by_name["power-fraction-lambda0.01"]["retention"])
+    assert by_name["random-fraction-lambda0.01"]["retention"] == by_name["power-fraction-lambda0.01"]["retention"]
+    page = (tmp_path / "sweep" / "results.md").read_text()
+    assert "\n| sst2 (fraction mode) | " in page
+    row = next(line for line in page.splitlines() if line.startswith("| power-fraction-lambda0.01 |"))
+    assert "| PoWER, other mode |" in page and row.count("|") == 9  # a column for the count-mode curve
 
 
 def point(name: str, kind: str, seconds: float, accuracy: float, **extra) -> dict:

@@ -54,6 +54,10 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
         for name, kind in (("epochs", float), ("lr", float), ("batch-size", int)):
             parser.add_argument(f"--{stage}-{name}", type=kind,
                                 help=argparse.SUPPRESS if stage not in stages else f"{name} of the {stage} stage")
+    if "search" in stages or "retrain" in stages:
+        parser.add_argument("--retention-mode", choices=["count", "fraction"], default="count",
+                            help="count: layer j keeps l_j vectors (the paper); fraction: a share rho_j of each "
+                            "input's tokens, short inputs included (retrain: how --retention reads)")
     if "search" in stages:
         parser.add_argument("--lambda", dest="lambda_", type=float, help="regulariser weight (default: per task)")
         parser.add_argument("--lr-retention", type=float, help="learning rate of the retention parameters (default: per task)")
@@ -80,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     retrain = commands.add_parser("retrain", help="stage 3: re-train with hard Extract layers")
     retrain.add_argument("--model", required=True, help="folder written by `powerbert search`")
-    retrain.add_argument("--retention", help="override the configuration, e.g. 40,30,20,10,5,2")
+    retrain.add_argument("--retention", help="override the configuration, e.g. 40,30,20,10,5,2 (fraction mode: "
+                         "0.8,0.5,0.3,0.2,0.1,0.05)")
     _add_training_options(retrain, ("retrain",))
 
     evaluate = commands.add_parser("evaluate", help="dev metric of a saved model, as JSON")
@@ -163,20 +168,21 @@ def _execute(args: argparse.Namespace) -> dict:
                            parse_numbers(args.truncations, int), parse_numbers(args.layers, int), not args.no_random,
                            glue_dir=args.glue_dir, seed=args.seed, batch_size=args.timing_batch_size,
                            repeats=args.repeats, seeds=parse_numbers(args.seeds or str(args.seed), int),
-                           retrained_truncation=not args.no_retrained_truncation)
+                           retrained_truncation=not args.no_retrained_truncation, mode=args.retention_mode)
         return {"results": str(args.output_dir / "results.md"), "points": len(report["points"])}
     if args.command == "run":
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,
-                            allow_collapse=args.allow_collapse, **data_options)
-    override = parse_retention(args.retention) if args.command == "retrain" else None
+                            allow_collapse=args.allow_collapse, mode=args.retention_mode, **data_options)
+    override = parse_retention(args.retention, args.retention_mode) if args.command == "retrain" else None
     if override is not None:
-        validate_retention(override.retention, PowerModel.from_pretrained(model).num_layers)
+        validate_retention(override.retention, PowerModel.from_pretrained(model).num_layers, override.mode)
     data = TaskData.for_model(task, model, max_train_samples=args.max_train_samples, **data_options)
     if args.command == "finetune":
         return finetune(model, data, args.output_dir, stages["finetune"], args.seed)
     if args.command == "search":
-        config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed)
+        config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed,
+                        args.retention_mode)
         return {"retention": config.retention, "retention_masses": config.masses}
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
 

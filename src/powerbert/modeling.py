@@ -22,7 +22,7 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .algorithm.extract import SoftExtract, hard_extract
-from .algorithm.retention import PowerConfig, flop_fraction, validate_retention
+from .algorithm.retention import FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
 from .errors import PowerBertError, first_line
@@ -37,7 +37,7 @@ class PowerModel(nn.Module):
         self.model = model
         self.adapter = get_adapter(model)
         self.encoder_layers = self.adapter.layers()  # a plain list: the weights stay registered under self.model
-        validate_retention(power_config.retention, len(self.encoder_layers))
+        validate_retention(power_config.retention, len(self.encoder_layers), power_config.mode)
         self.power_config = power_config
         self.soft_extract: nn.ModuleList | None = None
         self.train(model.training)  # follow the wrapped model's mode (from_pretrained gives eval)
@@ -64,12 +64,15 @@ class PowerModel(nn.Module):
 
     def flop_fraction(self, lengths: list[int]) -> float:
         """Encoder FLOPs of this configuration over the plain model's, on inputs of these real lengths."""
-        return flop_fraction(lengths, self.config.hidden_size, self.adapter.ffn_size, self.power_config.retention)
+        return flop_fraction(lengths, self.config.hidden_size, self.adapter.ffn_size, self.power_config)
 
     # --- configuration search (Soft-Extract) -----------------------------------------------------
-    def enable_search(self, max_length: int) -> None:
-        """Put a Soft-Extract layer with retention parameters r_j (all 1) into every layer."""
-        self.soft_extract = nn.ModuleList(SoftExtract(max_length) for _ in range(self.num_layers))
+    def enable_search(self, max_length: int, mode: str = "count") -> None:
+        """Put a Soft-Extract layer with retention parameters r_j (all 1) into every layer: one per rank up to
+        max_length (count mode), or FRACTION_BINS bins of relative rank (fraction mode)."""
+        relative = mode == "fraction"
+        size = FRACTION_BINS if relative else max_length
+        self.soft_extract = nn.ModuleList(SoftExtract(size, relative) for _ in range(self.num_layers))
         self.soft_extract.to(self.device)
 
     def retention_penalty(self) -> torch.Tensor:
@@ -79,14 +82,15 @@ class PowerModel(nn.Module):
         return sum((j + 1) * soft.retention.sum() for j, soft in enumerate(self.soft_extract))
 
     def retention_masses(self) -> list[float]:
-        """sum_i r_j[i] per layer: how many vectors the search says each layer needs."""
+        """sum_i r_j[i] per layer: how many vectors the search says each layer needs (fraction mode: the mean
+        over the bins, the share of each input)."""
         if self.soft_extract is None:
             raise RuntimeError("retention_masses needs enable_search() first")
         return [soft.mass() for soft in self.soft_extract]
 
     def set_retention(self, power_config: PowerConfig) -> None:
         """Switch to hard elimination with a new configuration (drops any Soft-Extract layers)."""
-        validate_retention(power_config.retention, self.num_layers)
+        validate_retention(power_config.retention, self.num_layers, power_config.mode)
         self.power_config = power_config
         self.soft_extract = None
 
@@ -111,47 +115,63 @@ class PowerModel(nn.Module):
         positions = None
         if self.adapter.uses_positions:
             positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand(input_ids.shape[0], -1)
+        # real tokens per input, where counts depend on them (fraction mode, relative Soft-Extract) and differ
+        lengths = None if mask is None else mask.sum(dim=1)
         for j, layer in enumerate(self.encoder_layers):
             if self.soft_extract is not None:
-                hidden = self._soft_layer(j, layer, hidden, mask, positions)
+                hidden = self._soft_layer(j, layer, hidden, mask, positions, lengths)
             else:
-                hidden, mask, positions = self._layer(j, layer, hidden, mask, positions, exporting)
+                hidden, mask, positions = self._layer(j, layer, hidden, mask, positions, lengths, input_ids.shape[1],
+                                                      exporting)
         logits = self.adapter.classify(hidden)
         loss = self._loss(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
+    def _keep(self, j: int, lengths: torch.Tensor | None, input_width):
+        """Vectors layer j keeps: the batch's count (the largest one in fraction mode, from the input's width,
+        symbolic when exporting), and each input's own count where inputs differ (fraction mode), else None."""
+        if j == self.num_layers - 1:  # the classifier reads [CLS] alone, so the last layer keeps it alone: same logits
+            return 1, None
+        value = self.power_config.retention[j]
+        if self.power_config.mode == "count":
+            return value, None
+        previous = self.power_config.retention[j - 1] if j else 1.0
+        # inputs of different lengths keep different counts: only where this layer lowers the share
+        rows = fraction_count(value, lengths) if lengths is not None and value < previous else None
+        return fraction_count(value, input_width), rows
+
     def _layer(
         self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None,
-        positions: torch.Tensor | None, exporting: bool,
+        positions: torch.Tensor | None, lengths: torch.Tensor | None, input_width, exporting: bool,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """One encoder layer with hard Extract between its attention and feed-forward blocks."""
-        # After the last layer the classifier reads [CLS] alone, so that layer keeps only [CLS] too: same logits.
-        retention = 1 if j == self.num_layers - 1 else self.power_config.retention[j]
-        if retention == 1:  # only [CLS] goes on: no scores needed, and queries from [CLS] alone
+        retention, rows = self._keep(j, lengths, input_width)
+        if isinstance(retention, int) and retention == 1:  # only [CLS] goes on: no scores, queries from [CLS] alone
             context, _ = self._self_attention(layer, hidden, mask, positions, need_probs=False, cls_query_only=True)
             hidden = self.adapter.attention_output(layer, context, hidden[:, :1])
             cls_position = None if positions is None else positions[:, :1]
             return self.adapter.feed_forward(layer, hidden), None, cls_position  # [CLS] alone: no padding left
         # sym_min keeps the width symbolic when exporting, so the graph eliminates for any input length.
         keep = torch.sym_min(retention, hidden.shape[1])
-        eliminate = exporting or keep < hidden.shape[1]
+        eliminate = exporting or keep < hidden.shape[1] or rows is not None
         by_attention = eliminate and self.power_config.scoring == "attention"
         context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
         if eliminate:
             scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
-            hidden, mask, positions = hard_extract(hidden, mask, scores, keep, positions)
+            hidden, mask, positions = hard_extract(hidden, mask, scores, keep, positions, rows)
         return self.adapter.feed_forward(layer, hidden), mask, positions
 
     def _soft_layer(
-        self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None
+        self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,
+        lengths: torch.Tensor | None,
     ) -> torch.Tensor:
         """One encoder layer of the configuration search: Soft-Extract weighs every vector by its rank."""
         by_attention = self.power_config.scoring == "attention"
         context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
         scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
-        return self.adapter.feed_forward(layer, self.soft_extract[j](hidden, scores))
+        return self.adapter.feed_forward(layer, self.soft_extract[j](hidden, scores, lengths))
 
     def _self_attention(
         self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,

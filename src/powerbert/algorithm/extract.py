@@ -11,22 +11,35 @@ def ranks_from_scores(scores: torch.Tensor) -> torch.Tensor:
 
 
 class SoftExtract(nn.Module):
-    """Multiplies the vector ranked i-th by a learned retention parameter r[i] in [0, 1]."""
+    """Multiplies the vector ranked i-th by a learned retention parameter r[i] in [0, 1].
 
-    def __init__(self, max_length: int) -> None:
+    relative=True (fraction mode): r holds `size` bins of relative rank, and the vector ranked i-th of an input
+    of n real tokens gets r[floor(i * size / n)], so that what is learned does not depend on how long the
+    training inputs are.
+    """
+
+    def __init__(self, size: int, relative: bool = False) -> None:
         super().__init__()
-        self.retention = nn.Parameter(torch.ones(max_length))
+        self.retention = nn.Parameter(torch.ones(size))
+        self.relative = relative
 
-    def forward(self, hidden: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        width = hidden.shape[1]
-        if width > self.retention.numel():
-            raise ValueError(f"input of {width} tokens is longer than the search's maximum length {self.retention.numel()}")
-        weights = self.retention[ranks_from_scores(scores)]  # (batch, seq)
-        return hidden * weights[..., None].to(hidden.dtype)
+    def forward(self, hidden: torch.Tensor, scores: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """lengths: real tokens per input (batch,), needed in relative mode (None: no padding)."""
+        width, size = hidden.shape[1], self.retention.numel()
+        ranks = ranks_from_scores(scores)  # (batch, seq)
+        if self.relative:
+            lengths = torch.full_like(ranks[:, 0], width) if lengths is None else lengths
+            index = (ranks * size // lengths[:, None]).clamp(max=size - 1)  # padding ranks last: the last bin
+        elif width > size:
+            raise ValueError(f"input of {width} tokens is longer than the search's maximum length {size}")
+        else:
+            index = ranks
+        return hidden * self.retention[index][..., None].to(hidden.dtype)
 
     def mass(self) -> float:
-        """sum_i r[i]: the number of vectors this layer should keep."""
-        return float(self.retention.detach().sum())
+        """sum_i r[i]: the number of vectors this layer should keep; relative: the mean, the share it should keep."""
+        values = self.retention.detach()
+        return float(values.mean() if self.relative else values.sum())
 
     @torch.no_grad()
     def clip_(self) -> None:
@@ -34,25 +47,34 @@ class SoftExtract(nn.Module):
         self.retention.clamp_(0.0, 1.0)
 
 
-def select_kept(scores: torch.Tensor, keep: int) -> torch.Tensor:
-    """Positions to keep (batch, keep): [CLS] plus the keep-1 most significant others, in original order."""
+def select_kept(scores: torch.Tensor, keep: int, ranked: bool = False):
+    """Positions to keep (batch, keep): [CLS] plus the keep-1 most significant others, in original order.
+
+    ranked=True also returns each kept position's rank (0 = [CLS], then by significance), (batch, keep).
+    """
     scores = scores.clone()
     scores[:, 0] = float("inf")
-    top = torch.topk(scores, keep, dim=1, sorted=False).indices
-    return torch.sort(top, dim=1).values
+    top = torch.topk(scores, keep, dim=1, sorted=ranked).indices  # sorted: in rank order
+    index, rank = torch.sort(top, dim=1)
+    return (index, rank) if ranked else index
 
 
 def hard_extract(
     hidden: torch.Tensor, attention_mask: torch.Tensor | None, scores: torch.Tensor, keep: int,
-    positions: torch.Tensor | None = None,
+    positions: torch.Tensor | None = None, row_keep: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Gather the kept vectors, their mask (None: no padding) and their original positions (None: not tracked).
 
     The eliminated vectors are gone from the tensors. Padding scores lowest, so an input shorter than `keep`
-    keeps all its real tokens, and since the order is kept the mask stays right-padded. Encoders whose
-    attention depends on position (relative bias, rotary) read each kept vector's original position.
+    keeps all its real tokens. Encoders whose attention depends on position (relative bias, rotary) read
+    each kept vector's original position. row_keep (batch,), with a mask: each input keeps only its own
+    count; the batch keeps `keep` (the largest) and the vectors ranked beyond an input's count are masked.
     """
-    index = select_kept(scores, keep)
+    if row_keep is None:
+        index = select_kept(scores, keep)
+        mask = None if attention_mask is None else torch.gather(attention_mask, 1, index)
+    else:
+        index, rank = select_kept(scores, keep, ranked=True)
+        mask = torch.gather(attention_mask, 1, index) * (rank < row_keep[:, None]).to(attention_mask.dtype)
     hidden = torch.gather(hidden, 1, index[..., None].expand(-1, -1, hidden.shape[-1]))
-    mask = None if attention_mask is None else torch.gather(attention_mask, 1, index)
     return hidden, mask, None if positions is None else torch.gather(positions, 1, index)

@@ -61,6 +61,8 @@ def add_bench_parser(commands) -> None:
     bench.add_argument("--seq-lengths", default="64,128,256,512", help="synthetic: input lengths")
     bench.add_argument("--flop-fraction", type=float, default=0.25, help="synthetic: configuration keeping this share of FLOPs")
     bench.add_argument("--retention", help="synthetic: explicit configuration instead, e.g. 100,80,60,...")
+    bench.add_argument("--retention-mode", choices=["count", "fraction"], default="count",
+                       help="synthetic: how --retention reads (fraction: 0.8,0.5,...)")
     bench.add_argument("--examples", type=int, default=64, help="synthetic: inputs per length")
 
 
@@ -185,7 +187,7 @@ def _compare(stats: dict, logits: dict, batch_size: int, power: PowerModel, exam
         if "power" in stats:
             batches = make_batches(examples, batch_size, power.config.pad_token_id or 0, None)
             dims = (power.config.hidden_size, power.adapter.ffn_size, power.num_layers)
-            ratio = executed_flops(batches, *dims, None) / executed_flops(batches, *dims, power.power_config.retention)
+            ratio = executed_flops(batches, *dims, None) / executed_flops(batches, *dims, power.power_config)
             out["flop_ratio_power_vs_plain"] = ratio
             out["efficiency_power_vs_plain"] = stats["power"]["speedup_vs_plain"] / ratio
     for name in stats:  # each export and int8 model against the fp32 PyTorch model of the same kind
@@ -213,7 +215,7 @@ def config_for_flop_fraction(length: int, target: float, hidden: int, ffn: int, 
     for _ in range(50):
         q = (low + high) / 2
         retention = [max(1, round(length * q ** (j + 1))) for j in range(layers)]
-        if encoder_flops(length, hidden, ffn, layers, retention) / plain > target:
+        if encoder_flops(length, hidden, ffn, layers, PowerConfig(retention)) / plain > target:
             high = q
         else:
             low = q
@@ -237,9 +239,10 @@ def _bench_synthetic(args, batch_sizes: list[int]) -> dict:
     for length in tqdm(lengths, desc="lengths"):
         probe = PowerModel.keep_all(model, length)
         dims = (model.config.hidden_size, probe.adapter.ffn_size, probe.num_layers)
-        retention = (parse_retention(args.retention).retention if args.retention
-                     else config_for_flop_fraction(length, args.flop_fraction, *dims))
-        power = PowerModel(model, PowerConfig(retention))
+        config = (parse_retention(args.retention, args.retention_mode) if args.retention
+                  else PowerConfig(config_for_flop_fraction(length, args.flop_fraction, *dims)))
+        retention = config.retention
+        power = PowerModel(model, config)
         ids = torch.randint(min(1000, model.config.vocab_size // 2), model.config.vocab_size, (args.examples, length),
                             generator=generator)
         examples = [{"input_ids": row.tolist(), "attention_mask": [1] * length} for row in ids]
@@ -249,7 +252,7 @@ def _bench_synthetic(args, batch_sizes: list[int]) -> dict:
             runners = {"plain": (model, batches["plain"]), "plain-padded": (model, batches["plain-padded"]),
                        "power": (power, batches["power"])}
             stats, _ = time_interleaved(runners, args.repeats, device, desc=f"length {length}, batch {batch_size}")
-            power_flops = executed_flops(batches["power"], *dims, retention)
+            power_flops = executed_flops(batches["power"], *dims, power.power_config)
             row = {"seq_length": length, "batch_size": batch_size, "retention": retention, "variants": stats,
                    "flop_fraction": power.flop_fraction([length] * args.examples)}
             for base in ("plain", "plain-padded"):

@@ -17,15 +17,15 @@ def parse_numbers(text: str, kind: type) -> list:
         raise PowerBertError(f"{text!r} must be comma-separated numbers") from None
 
 
-def parse_retention(text: str | None) -> PowerConfig | None:
-    """`--retention 40,30,20` as a PowerConfig (validated), or None."""
+def parse_retention(text: str | None, mode: str = "count") -> PowerConfig | None:
+    """`--retention 40,30,20` (count mode) or `0.8,0.5,0.3` (fraction mode) as a PowerConfig (validated), or None."""
     if not text:
         return None
     try:
-        values = [int(x) for x in text.split(",")]
+        values = [float(x) for x in text.split(",")]
     except ValueError:
-        raise PowerBertError(f"--retention {text!r} must be comma-separated integers") from None
-    return PowerConfig(values)
+        raise PowerBertError(f"--retention {text!r} must be comma-separated numbers") from None
+    return PowerConfig(values, mode=mode)  # validated: integers >= 1 (count) or fractions in (0, 1]
 
 
 def parse_names(text: str, known, option: str) -> list[str]:

@@ -38,12 +38,15 @@ logger = logging.getLogger("powerbert")
 def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str, StageOptions], lambdas: list[float],
               lr_retention: float, truncations: list[int], layer_counts: list[int], random_baseline: bool = True,
               glue_dir: str | None = None, seed: int = 42, batch_size: int = 32, repeats: int = 3,
-              seeds: list[int] | None = None, retrained_truncation: bool = True) -> dict:
+              seeds: list[int] | None = None, retrained_truncation: bool = True, mode: str = "count") -> dict:
     """Train and evaluate every point not yet done, time them all, and write the results page and plot.
 
     Every trained point (PoWER, random, fewer layers, re-trained truncation) is trained once per seed in
     `seeds` (default: `seed` alone); the report shows each configuration's mean over its seeds with the spread.
+    mode "fraction": the PoWER points (and their random twins) use fraction retention, named power-fraction-*
+    and random-fraction-*, so that one sweep folder holds and plots both modes.
     """
+    kind, prefix = ("power", "") if mode == "count" else ("power-fraction", "-fraction")
     output_dir = Path(output_dir)
     seeds = seeds or [seed]
     data = TaskData.for_model(task, finetuned, glue_dir=glue_dir, seed=seed)  # bad model or data: fail before any output
@@ -71,26 +74,26 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
         for lambda_, point_seed in itertools.product(lambdas, seeds):
             def power_point(point_dir: Path, s: int, lambda_=lambda_) -> dict:
                 if not (point_dir / "search").is_dir():
-                    search(finetuned, data, point_dir / "search", stages["search"], lambda_, lr_retention, s)
+                    search(finetuned, data, point_dir / "search", stages["search"], lambda_, lr_retention, s, mode)
                 config = PowerConfig.from_pretrained(point_dir / "search")
-                if is_collapsed(config.retention):
-                    return {"kind": "power", "lambda": lambda_, "collapsed": True, "retention": config.retention}
+                if is_collapsed(config):
+                    return {"kind": kind, "lambda": lambda_, "collapsed": True, "retention": config.retention}
                 if not (point_dir / "power").is_dir():
                     retrain(str(point_dir / "search"), data, point_dir / "power", stages["retrain"], s)
-                return {"kind": "power", "lambda": lambda_, "model": str(point_dir / "power"),
+                return {"kind": kind, "mode": mode, "lambda": lambda_, "model": str(point_dir / "power"),
                         "retention": config.retention, **evaluate(str(point_dir / "power"), data)}
 
-            point(f"power-lambda{lambda_:g}", power_point, point_seed)
+            point(f"power{prefix}-lambda{lambda_:g}", power_point, point_seed)
             if random_baseline:
                 def random_point(point_dir: Path, s: int, lambda_=lambda_) -> dict:
                     power_dir = output_dir / point_dir.name.replace("random-", "power-", 1)
                     config = PowerConfig.from_pretrained(power_dir / "search")
                     retrain(str(power_dir / "search"), data, point_dir, stages["retrain"], s,
-                            PowerConfig(config.retention, scoring="random"))
-                    return {"kind": "random", "lambda": lambda_, "model": str(point_dir),
+                            PowerConfig(config.retention, scoring="random", mode=config.mode))
+                    return {"kind": "random", "mode": mode, "lambda": lambda_, "model": str(point_dir),
                             "retention": config.retention, **evaluate(str(point_dir), data)}
 
-                point(f"random-lambda{lambda_:g}", random_point, point_seed)
+                point(f"random{prefix}-lambda{lambda_:g}", random_point, point_seed)
         probe = PowerModel.keep_all(load_classifier(finetuned), 1)
         num_layers = probe.num_layers
         dims = (probe.config.hidden_size, probe.adapter.ffn_size, num_layers)
@@ -158,6 +161,7 @@ def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: 
 
 
 TOLERANCE = 1.0  # points of dev metric: the paper's "under 1 % loss"
+POWER_KINDS = ("power", "power-fraction")  # count mode (the paper's) and fraction mode (issue 11)
 BASELINE_KINDS = ("truncation", "truncation-retrained", "layers", "random")
 PER_CONFIGURATION = ("seed", "lambda", "layers", "max_length")  # numbers that name a point, not measure it
 
@@ -191,10 +195,10 @@ def _with_spread(point: dict, key: str, scale: float = 100.0, digits: int = 2) -
     return text
 
 
-def headline_point(points: list[dict], metric: str) -> tuple[dict, str]:
+def headline_point(points: list[dict], metric: str, kind: str = "power") -> tuple[dict, str]:
     """The PoWER point for the paper-style row: the fastest within TOLERANCE of plain, else the most accurate."""
     plain = next(p for p in points if p["kind"] == "plain")
-    power = [p for p in points if p["kind"] == "power"]
+    power = [p for p in points if p["kind"] == kind]
     close = [p for p in power if 100 * (plain[metric] - p[metric]) <= TOLERANCE]
     if close:
         return min(close, key=lambda p: p["dev_seconds"]), f"the fastest PoWER point within {TOLERANCE:g} point of plain"
@@ -231,28 +235,34 @@ def _write_table(report: dict, path: Path) -> None:
              f"{report['environment']['device']} ({report['environment']['torch_threads']} torch threads), "
              f"torch {report['environment']['torch']}.",
              ""]
-    if any(p["kind"] == "power" for p in points):
-        best, why = headline_point(points, metric)
+    kinds = [k for k in POWER_KINDS if any(p["kind"] == k for p in points)]
+    if kinds:
         lines += ["## In the paper's layout", "",
                   f"| task ({metric}) | plain | time (s) | PoWER | time (s) | speedup | FLOP ratio | configuration |",
-                  "|---|---|---|---|---|---|---|---|",
-                  f"| {report['task']} | {100 * plain[metric]:.2f} | {plain['dev_seconds']:.2f} | "
-                  f"{_with_spread(best, metric)} | {best['dev_seconds']:.2f} | {best['speedup']:.2f}x | "
-                  f"{1 / best['flop_fraction']:.2f}x | {best['retention']} |",
-                  "", f"PoWER point: {best['name']}, {why}; seeds {best.get('seeds')} (mean +- sample standard "
-                  "deviation where more than one).", "",
+                  "|---|---|---|---|---|---|---|---|"]
+        notes = []
+        for kind in kinds:
+            best, why = headline_point(points, metric, kind)
+            mode = "" if kind == "power" else " (fraction mode)"
+            lines.append(f"| {report['task']}{mode} | {100 * plain[metric]:.2f} | {plain['dev_seconds']:.2f} | "
+                         f"{_with_spread(best, metric)} | {best['dev_seconds']:.2f} | {best['speedup']:.2f}x | "
+                         f"{1 / best['flop_fraction']:.2f}x | {best['retention']} |")
+            notes.append(f"PoWER point{mode}: {best['name']}, {why}; seeds {best.get('seeds')} (mean +- sample "
+                         "standard deviation where more than one).")
+        lines += ["", *notes, "",
                   "## At matched inference time", "",
                   f"Dev {metric} of each baseline at each PoWER point's time, read linearly along the baseline's "
                   "curve (truncation, re-trained truncation and fewer layers end at the plain model); random "
                   "elimination uses the same "
                   "configuration, so it is compared point to point. \"faster than all\": the PoWER point is "
                   "faster than every point of that baseline, compared with its fastest. A dash: no such baseline "
-                  "was run.", "",
+                  "was run. The last column: the other retention mode's PoWER curve at the same time.", "",
                   "| PoWER point | time (s) | PoWER | truncation | truncation, re-trained at k | fewer layers "
-                  "| random, same configuration |",
-                  "|---|---|---|---|---|---|---|"]
-        for p in sorted((p for p in points if p["kind"] == "power"), key=lambda p: p["dev_seconds"]):
-            cells = [_baseline_cell(points, kind, p, metric) for kind in BASELINE_KINDS]
+                  "| random, same configuration | PoWER, other mode |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for p in sorted((p for p in points if p["kind"] in POWER_KINDS), key=lambda p: p["dev_seconds"]):
+            other = next(k for k in POWER_KINDS if k != p["kind"])
+            cells = [_baseline_cell(points, kind, p, metric) for kind in (*BASELINE_KINDS, other)]
             lines.append(f"| {p['name']} | {p['dev_seconds']:.2f} | {_with_spread(p, metric)} | " + " | ".join(cells) + " |")
         lines += ["", "(in brackets: PoWER minus the baseline)", ""]
     lines += ["## Every point", "",
@@ -266,6 +276,8 @@ def _write_table(report: dict, path: Path) -> None:
 
 def _same_configuration(random: dict, power: dict) -> bool:
     """A random-elimination point twins the PoWER point of its lambda (older sweeps: of its retention)."""
+    if random.get("mode", "count") != power.get("mode", "count"):
+        return False
     if "lambda" in random and "lambda" in power:
         return random["lambda"] == power["lambda"]
     return random["retention"] == power["retention"]
@@ -295,11 +307,13 @@ def _write_plot(report: dict, path: Path) -> None:
 
     metric = report["metric"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
-    styles = (("power", "o-", "PoWER (lambda)"), ("random", "x--", "random elimination, same configuration"),
+    styles = (("power", "o-", "PoWER (lambda)"), ("power-fraction", "D-", "PoWER, fraction mode (lambda)"),
+              ("random", "x--", "random elimination, same configuration"),
               ("layers", "s--", "first m layers, fine-tuned (m)"), ("truncation", "^--", "first k tokens (k)"),
               ("truncation-retrained", "v--", "first k tokens, re-trained at k (k)"),
               ("plain", "*", "plain"))
-    tags = {"power": "lambda", "layers": "layers", "truncation": "max_length", "truncation-retrained": "max_length"}
+    tags = {"power": "lambda", "power-fraction": "lambda", "layers": "layers", "truncation": "max_length",
+            "truncation-retrained": "max_length"}
     for ax, key in zip(axes, ("dev_seconds", "flop_fraction"), strict=True):
         for kind, marker, label in styles:
             chosen = curve(report["points"], kind, key)

@@ -19,7 +19,7 @@ import torch
 import transformers
 from tqdm.auto import tqdm
 
-from ..algorithm.retention import encoder_flops
+from ..algorithm.retention import PowerConfig, encoder_flops
 
 # name -> (PoWER or plain, runtime, precision, padding); "-ov" is OpenVINO, whose bf16 is a run-time hint
 VARIANTS: dict[str, tuple[str, str, str, str]] = {
@@ -89,14 +89,14 @@ def make_batches(examples: list[dict], batch_size: int, pad_id: int, pad_to: int
     return batches
 
 
-def executed_flops(batches: list[dict], hidden: int, ffn: int, layers: int, retention: list[int] | None) -> int:
+def executed_flops(batches: list[dict], hidden: int, ffn: int, layers: int, config: PowerConfig | None) -> int:
     """Multiply-adds as run: every row of a batch pays for the batch's width (padding included)."""
     total = 0
     for batch in batches:
         rows, width = batch["input_ids"].shape
-        if retention is not None:  # the PoWER model first drops columns that are padding in every row
+        if config is not None:  # the PoWER model first drops columns that are padding in every row
             width = int(batch["attention_mask"].sum(1).max())
-        total += rows * encoder_flops(width, hidden, ffn, layers, retention)
+        total += rows * encoder_flops(width, hidden, ffn, layers, config)
     return total
 
 

@@ -20,7 +20,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..algorithm.retention import CONFIG_NAME, PowerConfig, is_collapsed, retention_from_masses
+from ..algorithm.retention import CONFIG_NAME, PowerConfig, fractions_from_means, is_collapsed, retention_from_masses
 from ..distributed import cpu_only, is_main_process, on_main_process
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
@@ -163,15 +163,16 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
 
 
 def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, lambda_: float,
-           lr_retention: float, seed: int = 42) -> PowerConfig:
-    """Stage 2: learn retention parameters with Soft-Extract layers and derive l_1..l_L from their masses.
+           lr_retention: float, seed: int = 42, mode: str = "count") -> PowerConfig:
+    """Stage 2: learn retention parameters with Soft-Extract layers and derive the configuration from them:
+    l_j from their masses (count mode), or rho_j from their means over relative-rank bins (fraction mode).
 
     Keeps the last epoch (as the original). Writes the search weights with the derived configuration
     (a loadable PoWER model) and the raw retention parameters to output_dir.
     """
     torch.manual_seed(seed)
     power = PowerModel.keep_all(load_classifier(model_dir), data.max_seq_length)
-    power.enable_search(data.max_seq_length)
+    power.enable_search(data.max_seq_length, mode)
     work_dir = Path(str(output_dir) + ".checkpoints")
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=False, trainer_cls=SearchTrainer,
                        lambda_=lambda_, lr_retention=lr_retention, callbacks=[ClipRetention()])
@@ -179,9 +180,10 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     masses = power.retention_masses()
     retention_parameters = [soft.retention.detach().cpu().tolist() for soft in power.soft_extract]
     config = PowerConfig(
-        retention=retention_from_masses(masses),
+        retention=retention_from_masses(masses) if mode == "count" else fractions_from_means(masses),
         masses=masses,
         metadata={"lambda": lambda_, "lr_retention": lr_retention, "max_seq_length": data.max_seq_length},
+        mode=mode,
     )
     power.set_retention(config)
 
@@ -195,7 +197,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
 
 def check_not_collapsed(config: PowerConfig) -> None:
     """Stop with the likely fix when the search eliminated nearly everything."""
-    if is_collapsed(config.retention):
+    if is_collapsed(config):
         masses = ", ".join(f"{m:.2f}" for m in config.masses or [])
         raise PowerBertError(
             f"the configuration search collapsed: retention {config.retention} (masses {masses}) keeps 1 or 2 "
@@ -264,6 +266,7 @@ def run_pipeline(
     max_train_samples: int | None = None,
     skip_finetune: bool = False,
     allow_collapse: bool = False,
+    mode: str = "count",
 ) -> dict:
     """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped."""
     output_dir = Path(output_dir)
@@ -274,7 +277,7 @@ def run_pipeline(
                              "give another --output-dir (or that --task and --model to resume it)")
     summary = previous or {
         "task": task.name, "model": str(model_name_or_path), "metric": task.metric, "seed": seed,
-        "lambda": lambda_, "lr_retention": lr_retention, "max_train_samples": max_train_samples,
+        "lambda": lambda_, "lr_retention": lr_retention, "max_train_samples": max_train_samples, "retention_mode": mode,
         "stages": {name: vars(options) for name, options in stages.items()}, "stage_seconds": {},
     }
     data = TaskData.for_model(task, model_name_or_path, glue_dir=glue_dir, max_seq_length=max_seq_length,
@@ -299,7 +302,8 @@ def run_pipeline(
 
     search_dir = output_dir / "search"
     if not search_dir.is_dir():
-        timed("search", lambda: search(str(finetuned), data, search_dir, stages["search"], lambda_, lr_retention, seed))
+        timed("search", lambda: search(str(finetuned), data, search_dir, stages["search"], lambda_, lr_retention, seed,
+                                       mode))
     config = PowerConfig.from_pretrained(search_dir)
     summary["retention"], summary["retention_masses"] = config.retention, config.masses
     on_main_process(lambda: write_json_atomic(summary_path, summary))

@@ -88,6 +88,8 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
                 def random_point(point_dir: Path, s: int, lambda_=lambda_) -> dict:
                     power_dir = output_dir / point_dir.name.replace("random-", "power-", 1)
                     config = PowerConfig.from_pretrained(power_dir / "search")
+                    if is_collapsed(config):  # its PoWER twin was not re-trained either
+                        return {"kind": "random", "lambda": lambda_, "collapsed": True, "retention": config.retention}
                     retrain(str(power_dir / "search"), data, point_dir, stages["retrain"], s,
                             PowerConfig(config.retention, scoring="random", mode=config.mode))
                     return {"kind": "random", "mode": mode, "lambda": lambda_, "model": str(point_dir),

@@ -55,10 +55,12 @@ def test_fraction_counts_are_ceil_of_rho_times_length_exactly():
     assert fractions_from_means([0.91234, 0.95, 0.2, 0.0]) == [0.912, 0.912, 0.2, 0.001]
 
 
-def test_collapse_means_most_layers_keep_one_or_two():
+def test_collapse_means_two_vectors_or_fewer_per_layer_on_average():
     assert is_collapsed(PowerConfig([3, 2, 1, 1]))
+    assert is_collapsed(PowerConfig([1, 1, 1, 1]))
     assert not is_collapsed(PowerConfig([30, 20, 2, 1]))
-    assert is_collapsed(PowerConfig([0.1, 0.03, 0.01, 0.01], mode="fraction"))  # 7, 2, 1, 1 of 64 tokens
+    assert not is_collapsed(PowerConfig([8, 4, 1, 1, 1, 1]))  # strong, but [CLS] carries the task by layer 3
+    assert is_collapsed(PowerConfig([0.05, 0.02, 0.01, 0.01], mode="fraction"))  # 4, 2, 1, 1 of 64 tokens
     assert not is_collapsed(PowerConfig([0.5, 0.3, 0.03, 0.01], mode="fraction"))
 
 

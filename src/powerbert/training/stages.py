@@ -200,8 +200,8 @@ def check_not_collapsed(config: PowerConfig) -> None:
     if is_collapsed(config):
         masses = ", ".join(f"{m:.2f}" for m in config.masses or [])
         raise PowerBertError(
-            f"the configuration search collapsed: retention {config.retention} (masses {masses}) keeps 1 or 2 "
-            "vectors in most layers; re-run the search with a smaller --lambda or --lr-retention "
+            f"the configuration search collapsed: retention {config.retention} (masses {masses}) keeps 2 or fewer "
+            "vectors per layer on average; re-run the search with a smaller --lambda or --lr-retention "
             "(or pass --allow-collapse to re-train anyway)"
         )
 

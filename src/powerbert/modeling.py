@@ -115,8 +115,9 @@ class PowerModel(nn.Module):
         positions = None
         if self.adapter.uses_positions:
             positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand(input_ids.shape[0], -1)
-        # real tokens per input, where counts depend on them (fraction mode, relative Soft-Extract) and differ
-        lengths = None if mask is None else mask.sum(dim=1)
+        # real tokens per input, only where counts depend on them (fraction mode, relative Soft-Extract) and differ
+        by_length = self.power_config.mode == "fraction" if self.soft_extract is None else self.soft_extract[0].relative
+        lengths = mask.sum(dim=1) if by_length and mask is not None else None
         for j, layer in enumerate(self.encoder_layers):
             if self.soft_extract is not None:
                 hidden = self._soft_layer(j, layer, hidden, mask, positions, lengths)
@@ -186,9 +187,7 @@ class PowerModel(nn.Module):
         heads = self.adapter.num_heads
         if width == 1 and not self.training:  # [CLS] alone attends to itself with weight 1: no Q or K needed
             return self.adapter.value(layer, hidden), None
-        query, key, value = self.adapter.project(layer, hidden)
-        if cls_query_only:
-            query = query[:, :1]
+        query, key, value = self.adapter.project(layer, hidden, cls_query_only)
         query, key, value = (x.view(batch, x.shape[1], heads, -1).transpose(1, 2) for x in (query, key, value))
         bias = None
         if positions is not None:

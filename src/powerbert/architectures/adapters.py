@@ -221,7 +221,7 @@ class DebertaV2Adapter(EncoderAdapter):
 
     def position_terms(self, layer, query, key, query_positions, key_positions):
         attention = layer.attention.self
-        if not attention.relative_attention:
+        if not attention.relative_attention or not self.pos_att_type:  # no disentangled term: plain attention
             return query, key, None
         # Hugging Face's disentangled_attention_bias, with relative positions from original positions
         relative = query_positions[:, :, None] - key_positions[:, None, :]  # (batch, queries, keys)

@@ -83,8 +83,10 @@ def test_a_power_point_faster_than_a_whole_baseline_is_compared_with_its_fastest
 
 
 def test_seeds_of_one_configuration_become_one_point_with_mean_and_spread():
-    runs = [point("power-lambda0.01", "power", 2.0, 0.80, group="power-lambda0.01", seed=42, **{"lambda": 0.01}),
-            point("power-lambda0.01-seed1", "power", 4.0, 0.84, group="power-lambda0.01", seed=1, **{"lambda": 0.01}),
+    runs = [point("power-lambda0.01-seed1", "power", 4.0, 0.84, group="power-lambda0.01", seed=1, retention=[9, 3],
+                  **{"lambda": 0.01}),
+            point("power-lambda0.01", "power", 2.0, 0.80, group="power-lambda0.01", seed=42, retention=[9, 4],
+                  **{"lambda": 0.01}),
             point("plain", "plain", 10.0, 0.90, group="plain", seed=42)]
     merged = {p["name"]: p for p in aggregate(runs)}
     assert set(merged) == {"power-lambda0.01", "plain"}
@@ -93,3 +95,4 @@ def test_seeds_of_one_configuration_become_one_point_with_mean_and_spread():
     assert abs(power["accuracy_std"] - 0.02828427) < 1e-6  # sample standard deviation of 0.80 and 0.84
     assert merged["plain"]["accuracy_std"] == 0.0 and "seed" not in merged["plain"]
     assert power["lambda"] == 0.01 and "lambda_std" not in power  # a configuration value, not a measurement
+    assert power["retention"] == [9, 4] and power["retentions"] == [[9, 4], [9, 3]]  # the default seed's first

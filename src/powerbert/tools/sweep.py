@@ -176,6 +176,7 @@ def aggregate(runs: list[dict]) -> list[dict]:
         groups.setdefault(run.get("group", run["name"]), []).append(run)
     points = []
     for name, members in groups.items():
+        members.sort(key=lambda m: m["name"] != name)  # the default seed's run first: its configuration is shown
         point = {**members[0], "name": name, "seeds": sorted(m.get("seed", 0) for m in members)}
         point.pop("seed", None)
         for key, value in members[0].items():

@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip re-training the stage-1 model at each truncation length k")
     sweep.add_argument("--seeds", help="train every trained point once per seed, e.g. 42,1,2 (default: --seed); "
                        "reports mean +- spread; a sweep folder can be re-run with more seeds for some lambdas")
-    sweep.add_argument("--timing-batch-size", type=int, default=32)
+    sweep.add_argument("--timing-batch-size", type=int,
+                       help="batch size of the timing (default 32: results.*; any other: results-batch{B}.*)")
     sweep.add_argument("--repeats", type=int, default=3, help="timed passes over the dev set")
     _add_training_options(sweep, ("finetune", "search", "retrain"))
 
@@ -162,14 +163,17 @@ def _execute(args: argparse.Namespace) -> dict:
     lr_retention = getattr(args, "lr_retention", None)
     lr_retention = task.hyper.lr_retention if lr_retention is None else lr_retention
     if args.command == "sweep":
-        from .tools.sweep import run_sweep
+        from .tools.sweep import TIMING_BATCH_SIZE, results_stem, run_sweep
 
+        timing_batch_size = args.timing_batch_size or TIMING_BATCH_SIZE
         report = run_sweep(model, task, args.output_dir, stages, parse_numbers(args.lambdas, float), lr_retention,
                            parse_numbers(args.truncations, int), parse_numbers(args.layers, int), not args.no_random,
-                           glue_dir=args.glue_dir, seed=args.seed, batch_size=args.timing_batch_size,
+                           glue_dir=args.glue_dir, seed=args.seed, batch_size=timing_batch_size,
                            repeats=args.repeats, seeds=parse_numbers(args.seeds or str(args.seed), int),
-                           retrained_truncation=not args.no_retrained_truncation, mode=args.retention_mode)
-        return {"results": str(args.output_dir / "results.md"), "points": len(report["points"])}
+                           retrained_truncation=not args.no_retrained_truncation, mode=args.retention_mode,
+                           max_train_samples=args.max_train_samples)
+        page = args.output_dir / f"{results_stem(timing_batch_size)}.md"
+        return {"results": str(page), "points": len(report["points"])}
     if args.command == "run":
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,

@@ -35,21 +35,32 @@ from .timing import environment, make_batches, time_interleaved
 logger = logging.getLogger("powerbert")
 
 
+TIMING_BATCH_SIZE = 32  # the paper's and issue 3's batch size: its pages are results.*
+
+
+def results_stem(batch_size: int) -> str:
+    """File stem of a sweep's pages timed at this batch size, so that timing at batch 1 keeps the batch-32 pages."""
+    return "results" if batch_size == TIMING_BATCH_SIZE else f"results-batch{batch_size}"
+
+
 def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str, StageOptions], lambdas: list[float],
               lr_retention: float, truncations: list[int], layer_counts: list[int], random_baseline: bool = True,
-              glue_dir: str | None = None, seed: int = 42, batch_size: int = 32, repeats: int = 3,
-              seeds: list[int] | None = None, retrained_truncation: bool = True, mode: str = "count") -> dict:
+              glue_dir: str | None = None, seed: int = 42, batch_size: int = TIMING_BATCH_SIZE, repeats: int = 3,
+              seeds: list[int] | None = None, retrained_truncation: bool = True, mode: str = "count",
+              max_train_samples: int | None = None) -> dict:
     """Train and evaluate every point not yet done, time them all, and write the results page and plot.
 
     Every trained point (PoWER, random, fewer layers, re-trained truncation) is trained once per seed in
     `seeds` (default: `seed` alone); the report shows each configuration's mean over its seeds with the spread.
     mode "fraction": the PoWER points (and their random twins) use fraction retention, named power-fraction-*
     and random-fraction-*, so that one sweep folder holds and plots both modes.
+    max_train_samples: every trained point sees the same first N shuffled training examples (as stage 1 did).
     """
     kind, prefix = ("power", "") if mode == "count" else ("power-fraction", "-fraction")
     output_dir = Path(output_dir)
     seeds = seeds or [seed]
-    data = TaskData.for_model(task, finetuned, glue_dir=glue_dir, seed=seed)  # bad model or data: fail before any output
+    data = TaskData.for_model(task, finetuned, glue_dir=glue_dir, seed=seed,  # bad model or data: fail before any output
+                              max_train_samples=max_train_samples)
     lengths = data.dev_lengths()
     on_main_process(lambda: (output_dir / "points").mkdir(parents=True, exist_ok=True))
     log = logging.FileHandler(output_dir / "sweep.log") if is_main_process() else logging.NullHandler()
@@ -111,7 +122,8 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
         @functools.cache
         def truncated(k: int) -> TaskData:
             """The task's data cut to k tokens, tokenized only when a truncation point still needs it."""
-            return TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed)
+            return TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed,
+                                      max_train_samples=max_train_samples)
 
         for k in truncations:
             flops = {"flop_fraction": sum(encoder_flops(min(n, k), *dims) for n in lengths) / plain_flops}
@@ -128,14 +140,17 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
                 point(f"truncate{k}-retrained", retrained_point, point_seed)
         # timing on the main process alone, so that no other process shares the CPU or GPU meanwhile
         on_main_process(lambda: time_and_report(output_dir, task, finetuned, glue_dir, batch_size, repeats))
-        return json.loads((output_dir / "results.json").read_text())
+        return json.loads((output_dir / f"{results_stem(batch_size)}.json").read_text())
     finally:
         logger.removeHandler(log)
 
 
 def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: str | None, batch_size: int,
                     repeats: int) -> dict:
-    """Time every finished point interleaved on the dev set, then write results.json, .md and .png."""
+    """Time every finished point interleaved on the dev set, then write results.json, .md and .png.
+
+    At a batch size other than the default, the files are results-batch{B}.*, beside the default ones.
+    """
     points = [json.loads(p.read_text()) for p in sorted((output_dir / "points").glob("*.json"))]
     points = [p for p in points if not p.get("collapsed")]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -156,10 +171,12 @@ def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: 
         p["speedup"] = plain_seconds / p["dev_seconds"]
     report = {"task": task.name, "metric": task.metric, "batch_size": batch_size, "repeats": repeats,
               "environment": environment(), "points": aggregate(points), "runs": points}
-    write_json_atomic(output_dir / "results.json", report)
-    _write_table(report, output_dir / "results.md")
-    _write_plot(report, output_dir / "results.png")
+    stem = results_stem(batch_size)
+    write_json_atomic(output_dir / f"{stem}.json", report)
+    _write_table(report, output_dir / f"{stem}.md")
+    _write_plot(report, output_dir / f"{stem}.png")
     return report
+
 
 
 TOLERANCE = 1.0  # points of dev metric: the paper's "under 1 % loss"

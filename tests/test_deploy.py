@@ -107,8 +107,14 @@ def test_plain_and_int8_exports(bert_export, tmp_path):
     assert record["file_name"] == "model_quantized.onnx" and record["quantization"] == "dynamic"
     import onnx
 
-    ops = {node.op_type for node in onnx.load(str(tmp_path / "int8" / "model_quantized.onnx")).graph.node}
+    graph = onnx.load(str(tmp_path / "int8" / "model_quantized.onnx")).graph
+    ops = {node.op_type for node in graph.node}
     assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops and {"TopK", "GatherElements"} & ops
+    # the embedding table stays fp32, and each quantized weight has a zero point (and scale) per output channel
+    shapes = {init.name: (init.data_type, list(init.dims)) for init in graph.initializer}
+    assert (onnx.TensorProto.FLOAT, [power.config.vocab_size, power.config.hidden_size]) in shapes.values()
+    zero_points = [shapes[node.input[3]][1] for node in graph.node if node.op_type == "MatMulInteger"]
+    assert zero_points and all(len(dims) == 1 and dims[0] > 1 for dims in zero_points)
     int8 = ORTModelForSequenceClassification.from_pretrained(tmp_path / "int8")
     logits = int8(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
     assert (logits - expected_power).abs().max() < 0.05  # int8 weights: close, not equal

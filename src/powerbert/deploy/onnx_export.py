@@ -54,8 +54,15 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
 
 
 def quantize_onnx_int8(source: Path, target: Path) -> None:
-    """ONNX Runtime's dynamic int8 quantization: int8 weights, activations quantized per batch at run time."""
+    """ONNX Runtime's dynamic int8 quantization of the matrix products: int8 weights with a scale per output
+    channel, activations quantized per batch at run time.
+
+    Per-channel scales and fp32 embedding tables (only MatMul nodes are quantized, not the embeddings' Gather)
+    kept MRPC's F1 within 0.3-0.7 points of fp32, where ONNX Runtime's defaults lost 1.9-2.1
+    (docs/bench/probes/ort_int8_options.py).
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"])
 

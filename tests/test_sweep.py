@@ -36,7 +36,7 @@ def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue,
     assert "\n| sst2 | " in page.split("## At matched inference time")[0]  # the paper-layout row
     assert "\n| power-lambda0.01 | " in page.split("## At matched inference time")[1]
     assert (tmp_path / "sweep" / "results.png").read_bytes()[:4] == b"\x89PNG"
-    assert main(argv) == 0  # again: every point is skipped
+    assert main(["-q", *argv]) == 0  # again, quiet: every point is skipped, and sweep.log still records it
     assert (tmp_path / "sweep" / "sweep.log").read_text().count("skip ") == 10
     # fraction mode into the same folder: its own PoWER and random points beside the count-mode ones
     fraction = [*argv[:-2], "--seeds", "42", "--retention-mode", "fraction"]

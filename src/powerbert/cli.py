@@ -234,8 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     main_process = _quiet_unless_main_process() if args.command in TRAINING_COMMANDS else True
     # Our own progress at INFO; other libraries (ONNX Runtime's quantizer logs every node at INFO) at WARNING.
+    # --quiet (and every process but the main one) quiets the console only: files that record a run, such as
+    # sweep.log, still get our INFO lines.
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
-    logging.getLogger("powerbert").setLevel(logging.WARNING if args.quiet or not main_process else logging.INFO)
+    logging.getLogger("powerbert").setLevel(logging.INFO)
+    if args.quiet or not main_process:
+        for handler in logging.getLogger().handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setLevel(logging.WARNING)
     try:
         result = _execute(args)
     except PowerBertError as err:

@@ -18,7 +18,8 @@ def test_hard_extract_gathers_vectors_and_mask():
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]])
     scores = torch.tensor([[0.0, 1.0, 4.0, 2.0, 3.0], [0.0, 1.0, -1.0, -1.0, -1.0]])
     positions = torch.arange(5).expand(2, 5)
-    kept, kept_mask, kept_positions = hard_extract(hidden, mask, scores, keep=3, positions=positions)
+    kept_mask, kept, kept_positions, nothing = hard_extract(mask, scores, 3, hidden, positions, None)
+    assert nothing is None
     assert kept.shape == (2, 3, 3)
     # original positions travel with the vectors (the short input's third slot is any of its padding)
     assert kept_positions[0].tolist() == [0, 2, 4] and kept_positions[1, :2].tolist() == [0, 1]

@@ -45,14 +45,16 @@ def test_elimination_keeps_cls_and_the_most_attended_tokens(monkeypatch):
     power = get_power_model(tiny_classifier("bert"), PowerConfig([4, 4, 4]))
     seen = []
     original = modeling.hard_extract
-    monkeypatch.setattr(modeling, "hard_extract", lambda h, m, s, k, *rest: (seen.append((h, s)), original(h, m, s, k, *rest))[1])
+    monkeypatch.setattr(modeling, "hard_extract",
+                        lambda m, s, k, *tensors, **kw: (seen.append((tensors, s)), original(m, s, k, *tensors, **kw))[1])
     ids, mask = padded_batch([9])
     power(ids, mask)
-    hidden, scores = seen[0]  # layer 1 eliminates 9 -> 4
+    (context, hidden, _), scores = seen[0]  # layer 1 eliminates 9 -> 4
     top_others = (scores[0, 1:].topk(3).indices + 1).tolist()
     expected_positions = sorted([0] + top_others)
-    kept, _, _ = original(hidden, torch.ones(1, 9, dtype=torch.long), scores, 4)
+    _, kept_context, kept = original(torch.ones(1, 9, dtype=torch.long), scores, 4, context, hidden)
     torch.testing.assert_close(kept[0], hidden[0, expected_positions])
+    torch.testing.assert_close(kept_context[0], context[0, expected_positions])
 
 
 def test_save_and_load_round_trip_gives_the_same_logits(tmp_path, model_type):

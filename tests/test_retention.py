@@ -64,10 +64,11 @@ def test_collapse_means_two_vectors_or_fewer_per_layer_on_average():
     assert not is_collapsed(PowerConfig([0.5, 0.3, 0.03, 0.01], mode="fraction"))
 
 
-def test_flops_count_attention_on_the_input_and_ffn_on_the_kept_vectors():
+def test_flops_count_attention_on_the_input_and_output_projection_and_ffn_on_the_kept_vectors():
     hidden, ffn = 4, 16
-    # one layer, 10 tokens in, 3 kept: 4*10*16 + 2*100*4 + 2*3*4*16
-    assert encoder_flops(10, hidden, ffn, 1, PowerConfig([3])) == 640 + 800 + 384
+    # one layer, 10 tokens in, 3 kept: QKV 3*10*16, attention 2*100*4, output projection 3*16, FFN 2*3*4*16
+    assert encoder_flops(10, hidden, ffn, 1, PowerConfig([3])) == 480 + 800 + 48 + 384
+    assert encoder_flops(10, hidden, ffn, 1) == 480 + 800 + 160 + 1280
     assert flop_fraction([10, 20], hidden, ffn, PowerConfig([100, 100])) == 1.0
     # an input shorter than l_j pays for its real length only
     assert flop_fraction([5], hidden, ffn, PowerConfig([8, 8])) == 1.0

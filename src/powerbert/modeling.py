@@ -157,10 +157,11 @@ class PowerModel(nn.Module):
         eliminate = exporting or keep < hidden.shape[1] or rows is not None
         by_attention = eliminate and self.power_config.scoring == "attention"
         context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
-        hidden = self.adapter.attention_output(layer, context, hidden)
-        if eliminate:
+        if eliminate:  # before the attention block's output projection, which works row by row: same result
             scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
-            hidden, mask, positions = hard_extract(hidden, mask, scores, keep, positions, rows)
+            mask, context, hidden, positions = hard_extract(mask, scores, keep, context, hidden, positions,
+                                                            row_keep=rows)
+        hidden = self.adapter.attention_output(layer, context, hidden)
         return self.adapter.feed_forward(layer, hidden), mask, positions
 
     def _soft_layer(

@@ -60,15 +60,16 @@ def select_kept(scores: torch.Tensor, keep: int, ranked: bool = False):
 
 
 def hard_extract(
-    hidden: torch.Tensor, attention_mask: torch.Tensor | None, scores: torch.Tensor, keep: int,
-    positions: torch.Tensor | None = None, row_keep: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """Gather the kept vectors, their mask (None: no padding) and their original positions (None: not tracked).
+    attention_mask: torch.Tensor | None, scores: torch.Tensor, keep: int, *tensors: torch.Tensor | None,
+    row_keep: torch.Tensor | None = None,
+) -> tuple[torch.Tensor | None, ...]:
+    """The kept positions' mask (None: no padding), then each of `tensors` gathered at the kept positions.
 
-    The eliminated vectors are gone from the tensors. Padding scores lowest, so an input shorter than `keep`
-    keeps all its real tokens. Encoders whose attention depends on position (relative bias, rotary) read
-    each kept vector's original position. row_keep (batch,), with a mask: each input keeps only its own
-    count; the batch keeps `keep` (the largest) and the vectors ranked beyond an input's count are masked.
+    tensors are (batch, seq) or (batch, seq, dim): the vectors, and whatever travels with them (the attention
+    context, original positions); None stays None. The eliminated vectors are gone from the tensors. Padding
+    scores lowest, so an input shorter than `keep` keeps all its real tokens. row_keep (batch,), with a mask:
+    each input keeps only its own count; the batch keeps `keep` (the largest) and the vectors ranked beyond an
+    input's count are masked.
     """
     if row_keep is None:
         index = select_kept(scores, keep)
@@ -76,5 +77,7 @@ def hard_extract(
     else:
         index, rank = select_kept(scores, keep, ranked=True)
         mask = torch.gather(attention_mask, 1, index) * (rank < row_keep[:, None]).to(attention_mask.dtype)
-    hidden = torch.gather(hidden, 1, index[..., None].expand(-1, -1, hidden.shape[-1]))
-    return hidden, mask, None if positions is None else torch.gather(positions, 1, index)
+    gathered = tuple(None if x is None else torch.gather(x, 1, index if x.dim() == 2 else
+                                                         index[..., None].expand(-1, -1, x.shape[-1]))
+                     for x in tensors)
+    return (mask, *gathered)

@@ -137,13 +137,14 @@ def encoder_flops(length: int, hidden: int, intermediate: int, num_layers: int,
                   config: PowerConfig | None = None) -> int:
     """Multiply-adds of the encoder on one input of `length` tokens (no padding), plain or with `config`.
 
-    Layer j's attention block runs on the vectors it receives; its feed-forward block on the ones it keeps.
+    Layer j's queries, keys, values and attention run on the vectors it receives; the attention's output
+    projection and the feed-forward block on the ones it keeps (both work row by row, after Extract).
     """
     counts = [length] * num_layers if config is None else config.counts(length)
     width, total = length, 0
     for j in range(num_layers):
         keep = min(counts[j], width)
-        total += 4 * width * hidden**2 + 2 * width**2 * hidden + 2 * keep * hidden * intermediate
+        total += 3 * width * hidden**2 + 2 * width**2 * hidden + keep * hidden**2 + 2 * keep * hidden * intermediate
         width = keep
     return total
 

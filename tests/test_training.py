@@ -1,5 +1,6 @@
 """The Trainer-based stages on a tiny random BERT: resume after a kill, atomic outputs, search bookkeeping."""
 
+import json
 import logging
 
 import pytest
@@ -10,7 +11,14 @@ from transformers import TrainerCallback
 import powerbert.training.stages as training
 from powerbert import PowerConfig, PowerModel
 from powerbert.training.data import TaskData
-from powerbert.training.stages import StageOptions, finetune, retrain, search
+from powerbert.training.stages import (
+    StageOptions,
+    finetune,
+    retrain,
+    retention_reach,
+    search,
+    warn_if_retention_cannot_reach_zero,
+)
 from powerbert.training.tasks import get_task
 
 
@@ -46,17 +54,32 @@ def test_a_killed_stage_resumes_from_its_last_checkpoint(tmp_path, monkeypatch, 
     assert not (tmp_path / "finetuned.checkpoints").exists()
 
 
-def test_search_writes_a_loadable_power_model_with_masses(tmp_path, data, bert_dir):  # noqa: F811
+def test_search_writes_a_loadable_power_model_with_masses(tmp_path, data, bert_dir, caplog):  # noqa: F811
     stage = StageOptions(epochs=1, learning_rate=1e-4, batch_size=4)
-    config = search(str(bert_dir), data, tmp_path / "search", stage, lambda_=1e-2, lr_retention=0.1)
+    with caplog.at_level(logging.WARNING, logger="powerbert"):
+        config = search(str(bert_dir), data, tmp_path / "search", stage, lambda_=1e-2, lr_retention=0.1)
     assert len(config.masses) == 3 and all(0 <= m <= 16 for m in config.masses)
     # 4 steps at up to 0.1 per step: unreached ranks fall, the mass drops below the maximum length
     assert config.masses[-1] < 16
+    # ... but no parameter can get near 0 in 4 steps, and the search said so before training
+    assert "the search has 4 steps" in caplog.text and "--lr-retention 0.75 or more" in caplog.text
+    reach = retention_reach(0.1, 4)
+    parameters = json.loads((tmp_path / "search" / "retention_parameters.json").read_text())
+    assert min(min(layer) for layer in parameters) >= 1 - 1.5 * reach
     loaded = PowerModel.from_pretrained(tmp_path / "search")
     assert loaded.power_config.retention == config.retention
     metrics = retrain(str(tmp_path / "search"), data, tmp_path / "power", stage, power_config=PowerConfig([6, 4, 2]))
     assert "accuracy" in metrics
     assert PowerModel.from_pretrained(tmp_path / "power").power_config.retention == [6, 4, 2]
+
+
+def test_a_search_long_enough_to_reach_zero_gives_no_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="powerbert"):
+        warn_if_retention_cannot_reach_zero(1e-2, 230)  # MRPC: 2 epochs of 115 steps
+    assert caplog.text == ""
+    with caplog.at_level(logging.WARNING, logger="powerbert"):
+        warn_if_retention_cannot_reach_zero(1e-2, 156)  # RTE: 2 epochs of 78 steps
+    assert "can fall by 0.78 at most" in caplog.text
 
 
 def test_a_collapsed_search_stops_with_the_likely_fix():

@@ -176,6 +176,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     work_dir = Path(str(output_dir) + ".checkpoints")
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=False, trainer_cls=SearchTrainer,
                        lambda_=lambda_, lr_retention=lr_retention, callbacks=[ClipRetention()])
+    warn_if_retention_cannot_reach_zero(lr_retention, round(len(trainer.get_train_dataloader()) * stage.epochs))
     _train(trainer, work_dir)
     masses = power.retention_masses()
     retention_parameters = [soft.retention.detach().cpu().tolist() for soft in power.soft_extract]
@@ -193,6 +194,22 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
 
     on_main_process(lambda: _publish(output_dir, work_dir, write))
     return config
+
+
+def retention_reach(lr_retention: float, steps: int) -> float:
+    """How far one retention parameter can fall in a search of `steps` optimizer steps: Adam moves a parameter
+    by about its learning rate per step at most, and the schedule (10 % warm-up, linear decay) averages half."""
+    return 0.5 * lr_retention * steps
+
+
+def warn_if_retention_cannot_reach_zero(lr_retention: float, steps: int) -> None:
+    """A short search (a small data set, few epochs) cannot lower any r_j to 0: the masses then stay high
+    whatever lambda says, and the configuration eliminates little. Say so, with the fix, before training."""
+    reach = retention_reach(lr_retention, steps)
+    if reach < 1:
+        logger.warning("the search has %d steps: at lr-retention %g each retention parameter can fall by %.2f at "
+                       "most, not to 0, so the configuration will eliminate little whatever lambda is; use "
+                       "--lr-retention %.2g or more, or more --search-epochs", steps, lr_retention, reach, 3 / steps)
 
 
 def check_not_collapsed(config: PowerConfig) -> None:

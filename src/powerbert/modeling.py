@@ -2,9 +2,9 @@
 
 The wrapped model keeps its own weights and modules; PowerModel runs its own layer loop through a thin
 adapter (adapters.py) so that, in every layer, the Extract step sits after the attention block and
-before the feed-forward block (in fact before the attention's output projection, which works row by row). Eliminated vectors are gathered away, not masked, and only layers that
-eliminate compute explicit attention probabilities; the others use the fused
-`scaled_dot_product_attention` kernel.
+before the feed-forward block (in fact before the attention's output projection, which works row by row).
+Eliminated vectors are gathered away, not masked, and only layers that eliminate compute explicit attention
+probabilities; the others use the fused `scaled_dot_product_attention` kernel.
 """
 
 import os

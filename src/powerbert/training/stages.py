@@ -5,6 +5,7 @@ started again; its result directory is written under a temporary name and rename
 """
 
 import logging
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -176,7 +177,9 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     work_dir = Path(str(output_dir) + ".checkpoints")
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=False, trainer_cls=SearchTrainer,
                        lambda_=lambda_, lr_retention=lr_retention, callbacks=[ClipRetention()])
-    warn_if_retention_cannot_reach_zero(lr_retention, round(len(trainer.get_train_dataloader()) * stage.epochs))
+    # optimizer steps from the data set's size (building the length-grouped loader here would sort it twice)
+    per_epoch = math.ceil(len(data.train) / (trainer.args.train_batch_size * trainer.args.world_size))
+    warn_if_retention_cannot_reach_zero(lr_retention, round(per_epoch * stage.epochs))
     _train(trainer, work_dir)
     masses = power.retention_masses()
     retention_parameters = [soft.retention.detach().cpu().tolist() for soft in power.soft_extract]

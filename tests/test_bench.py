@@ -16,7 +16,7 @@ def test_bench_times_each_variant_in_its_own_process_and_reports_metric_and_agre
 
     model.save_pretrained(power_dir, AutoTokenizer.from_pretrained(bert_dir))
     out = tmp_path / "report" / "bench.json"
-    variants = ["plain", "power", "power-int8", "power-ort", "power-ov-bf16", "power-ov-int8"]
+    variants = ["plain", "power", "power-onednn", "power-int8", "power-ort", "power-ov-bf16", "power-ov-int8"]
     assert main(["bench", "--model", str(power_dir), "--task", "sst2", "--glue-dir", str(glue), "--variants",
                  ",".join(variants), "--batch-sizes", "1,2", "--repeats", "2", "--output", str(out)]) == 0
     report = json.loads(out.read_text())
@@ -26,7 +26,8 @@ def test_bench_times_each_variant_in_its_own_process_and_reports_metric_and_agre
         for stats in row["variants"].values():
             assert len(stats["pass_seconds_all"]) == 2  # one pass per round, each round a new process
             assert "accuracy" in stats["dev_metrics"]
-        # the ONNX export of the PoWER model agrees with PyTorch
+        # PyTorch on oneDNN's kernels and the ONNX export of the PoWER model agree with PyTorch
+        assert row["variants"]["power-onednn"]["vs_torch_fp32"]["max_abs_logit_diff"] < 1e-4
         assert row["variants"]["power-ort"]["vs_torch_fp32"]["max_abs_logit_diff"] < 1e-4
         assert row["variants"]["power-ort"]["vs_torch_fp32"]["same_predictions"] == 1.0
         # OpenVINO: bf16 is a hint the report checks (fp32 on a CPU without bf16 units); int8 is calibrated NNCF

@@ -17,8 +17,10 @@ from powerbert.deploy import (
     ORTModelForSequenceClassification,
     OVModelForSequenceClassification,
     export,
+    OneDNNLinear,
     load_exported,
     quantize_int8,
+    use_onednn_linears,
 )
 
 
@@ -201,6 +203,40 @@ def test_torch_int8_power_model_still_eliminates_and_stays_close(model_type):
     with torch.no_grad():
         logits = power(ids, mask, types).logits
     assert logits.shape == expected.shape and (logits - expected).abs().max() < 0.05
+
+
+def test_onednn_linears_keep_pytorchs_logits_kept_tokens_and_saved_weights(model_type, tmp_path, monkeypatch):
+    import powerbert.algorithm.extract as extract
+
+    chosen, select = [], extract.select_kept  # the indices every Extract keeps, recorded run by run
+    monkeypatch.setattr(extract, "select_kept", lambda s, k: (chosen.append(select(s, k)), chosen[-1])[1])
+    power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2]))
+    ids, mask, types = mixed_batch(model_type)
+    with torch.no_grad():
+        expected = power(ids, mask, types).logits
+    expected_kept, chosen[:] = list(chosen), []
+    keys = set(power.state_dict())
+    linears = sum(type(m) is torch.nn.Linear for m in power.modules())
+    assert use_onednn_linears(power) is power
+    assert not any(type(m) is torch.nn.Linear for m in power.modules())
+    assert sum(isinstance(m, OneDNNLinear) for m in power.modules()) == linears
+    with torch.inference_mode():
+        assert (power(ids, mask, types).logits - expected).abs().max() < 1e-5
+    assert len(chosen) == len(expected_kept) > 0 and all(torch.equal(a, b) for a, b in zip(chosen, expected_kept))
+    assert set(power.state_dict()) == keys  # the same weights under the same names: saves and reloads as before
+    power.save_pretrained(tmp_path / "saved")
+    with torch.no_grad():
+        assert (PowerModel.from_pretrained(tmp_path / "saved")(ids, mask, types).logits - expected).abs().max() < 1e-5
+
+
+def test_onednn_linear_passes_input_gradients_through_autograd():
+    linear = torch.nn.Linear(8, 4)
+    x = torch.randn(3, 8, requires_grad=True)
+    linear(x).sum().backward()
+    expected = x.grad.clone()
+    x.grad = None
+    OneDNNLinear(linear)(x).sum().backward()
+    assert torch.allclose(x.grad, expected)
 
 
 def test_a_failed_export_leaves_no_folder_behind(bert_export, tmp_path, monkeypatch):

@@ -21,14 +21,16 @@ from tqdm.auto import tqdm
 
 from ..algorithm.retention import PowerConfig, encoder_flops
 
-# name -> (PoWER or plain, runtime, precision, padding); "-ov" is OpenVINO, whose bf16 is a run-time hint
+# name -> (PoWER or plain, runtime, precision, padding); "-ov" is OpenVINO, whose bf16 is a run-time hint;
+# "-onednn" is PyTorch with its fp32 Linear layers on oneDNN's kernels (deploy/torch_kernels.py)
 VARIANTS: dict[str, tuple[str, str, str, str]] = {
     "plain-padded": ("plain", "torch", "fp32", "padded"),
     **{
         f"{kind}{suffix}": (kind, runtime, precision, "dynamic")
         for kind in ("plain", "power")
         for suffix, runtime, precision in (
-            ("", "torch", "fp32"), ("-int8", "torch", "int8"), ("-bf16", "torch", "bf16"),
+            ("", "torch", "fp32"), ("-onednn", "torch-onednn", "fp32"), ("-int8", "torch", "int8"),
+            ("-bf16", "torch", "bf16"),
             ("-ort", "onnxruntime", "fp32"), ("-ort-int8", "onnxruntime", "int8"),
             ("-ov", "openvino", "fp32"), ("-ov-bf16", "openvino", "bf16"), ("-ov-int8", "openvino", "int8"),
         )
@@ -40,7 +42,7 @@ def export_key(name: str) -> tuple[str, str, str | None] | None:
     """(kind, runtime, quantization) of the export folder a variant runs, or None for PyTorch variants.
     OpenVINO's fp32 and bf16 variants share one folder: bf16 is a hint given when it is loaded."""
     kind, runtime, precision, _ = VARIANTS[name]
-    if runtime == "torch":
+    if runtime.startswith("torch"):
         return None
     return kind, runtime, "int8" if precision == "int8" else None
 
@@ -156,14 +158,16 @@ def time_interleaved(runners: dict[str, tuple], repeats: int, device: torch.devi
 def load_variant(name: str, spec: dict):
     """The model a variant times: the PoWER model or its plain classifier, in PyTorch or from an export folder."""
     from ..deploy.exported_model import load_exported
+    from ..deploy.torch_kernels import use_onednn_linears
     from ..deploy.torch_precision import with_precision
     from ..modeling import PowerModel
 
     kind, runtime, precision, _ = VARIANTS[name]
-    if runtime != "torch":
+    if not runtime.startswith("torch"):
         return load_exported(spec["exports"][name], dtype="bf16" if precision == "bf16" else "fp32")
     power = PowerModel.from_pretrained(spec["model"]).eval()
-    return with_precision(power if kind == "power" else power.model, precision)
+    model = with_precision(power if kind == "power" else power.model, precision)
+    return use_onednn_linears(model) if runtime == "torch-onednn" else model
 
 
 def precision_run(model, precision: str) -> str:

@@ -239,6 +239,14 @@ def test_onednn_linear_passes_input_gradients_through_autograd():
     assert torch.allclose(x.grad, expected)
 
 
+def test_onednn_swap_without_onednn_says_so_in_one_line(monkeypatch):
+    import powerbert.deploy.torch_kernels as torch_kernels
+
+    monkeypatch.setattr(torch_kernels, "onednn_linear_available", lambda: False)
+    with pytest.raises(PowerBertError, match="no oneDNN"):
+        use_onednn_linears(torch.nn.Sequential(torch.nn.Linear(4, 2)))
+
+
 def test_a_failed_export_leaves_no_folder_behind(bert_export, tmp_path, monkeypatch):
     import powerbert.deploy.exporter as exporter
 

@@ -229,14 +229,17 @@ def test_onednn_linears_keep_pytorchs_logits_kept_tokens_and_saved_weights(model
         assert (PowerModel.from_pretrained(tmp_path / "saved")(ids, mask, types).logits - expected).abs().max() < 1e-5
 
 
-def test_onednn_linear_passes_input_gradients_through_autograd():
+def test_onednn_linear_serves_gradients_and_other_dtypes_as_a_plain_linear():
     linear = torch.nn.Linear(8, 4)
     x = torch.randn(3, 8, requires_grad=True)
     linear(x).sum().backward()
     expected = x.grad.clone()
     x.grad = None
-    OneDNNLinear(linear)(x).sum().backward()
+    swapped = OneDNNLinear(linear)
+    swapped(x).sum().backward()
     assert torch.allclose(x.grad, expected)
+    with torch.no_grad():  # after .to(bfloat16) the fp32 packed copy cannot serve: F.linear on the bf16 weights
+        assert torch.equal(swapped.to(torch.bfloat16)(x.bfloat16()), linear.to(torch.bfloat16)(x.bfloat16()))
 
 
 def test_onednn_swap_without_onednn_says_so_in_one_line(monkeypatch):

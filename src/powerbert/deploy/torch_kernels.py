@@ -23,7 +23,8 @@ class OneDNNLinear(nn.Module):
     """An inference copy of an fp32 CPU `nn.Linear` whose product runs on oneDNN with weights packed once.
 
     The weights are frozen at conversion: change them and the packed copy no longer matches. Inputs that need
-    a gradient take `F.linear` on the same weights, so autograd still sees a plain linear layer.
+    a gradient, and inputs the packed copy cannot take (another dtype or device, after `.to(...)`), take
+    `F.linear` on the same weights, so the module still works as a plain linear layer there.
     """
 
     def __init__(self, linear: nn.Linear) -> None:
@@ -34,7 +35,7 @@ class OneDNNLinear(nn.Module):
         self.packed_weight = torch.ops.mkldnn._reorder_linear_weight(self.weight, None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled() and x.requires_grad:
+        if x.dtype != torch.float32 or not x.is_cpu or (torch.is_grad_enabled() and x.requires_grad):
             return F.linear(x, self.weight, self.bias)
         return torch.ops.mkldnn._linear_pointwise(x, self.packed_weight, self.bias, "none", [], "")
 

@@ -1,7 +1,7 @@
 """fp32 Linear layers on oneDNN's prepacked kernels instead of PyTorch's default BLAS, for CPU inference.
 
 PyTorch's CPU build multiplies fp32 matrices with Intel MKL, which on AMD CPUs takes a slower code path: on
-the Zen 5 machine of docs/benchmark.md a 384 -> 1536 product ran 2.3-3x slower than oneDNN's with the same
+the Zen 5 machine of docs/benchmark.md a 384 -> 1536 product ran 2.3-3.2x slower than oneDNN's with the same
 weights (4-1,600 rows; equal at 1 row). Inductor's freezing pass calls the same op for dynamic shapes; this
 swap gets the kernels in eager mode, without compiling, for a plain model as much as for a PoWER one.
 The weights stay as they were (state_dict, `save_pretrained` unchanged); a packed copy serves inference.

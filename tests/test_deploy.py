@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import padded_batch, tiny_classifier
 from test_cli import assert_one_line, bert_dir, glue, run_cli  # noqa: F401  (fixtures)
+from test_modeling import _kept_positions
 from transformers import AutoTokenizer, pipeline
 
 from powerbert import PowerBertError, PowerConfig, PowerModel, get_power_model
@@ -16,8 +17,8 @@ from powerbert.deploy import (
     Bf16Autocast,
     ORTModelForSequenceClassification,
     OVModelForSequenceClassification,
-    export,
     OneDNNLinear,
+    export,
     load_exported,
     quantize_int8,
     use_onednn_linears,
@@ -206,15 +207,11 @@ def test_torch_int8_power_model_still_eliminates_and_stays_close(model_type):
 
 
 def test_onednn_linears_keep_pytorchs_logits_kept_tokens_and_saved_weights(model_type, tmp_path, monkeypatch):
-    import powerbert.algorithm.extract as extract
-
-    chosen, select = [], extract.select_kept  # the indices every Extract keeps, recorded run by run
-    monkeypatch.setattr(extract, "select_kept", lambda s, k: (chosen.append(select(s, k)), chosen[-1])[1])
     power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2]))
     ids, mask, types = mixed_batch(model_type)
     with torch.no_grad():
         expected = power(ids, mask, types).logits
-    expected_kept, chosen[:] = list(chosen), []
+        expected_kept = _kept_positions(power, ids, mask, monkeypatch)
     keys = set(power.state_dict())
     linears = sum(type(m) is torch.nn.Linear for m in power.modules())
     assert use_onednn_linears(power) is power
@@ -222,7 +219,8 @@ def test_onednn_linears_keep_pytorchs_logits_kept_tokens_and_saved_weights(model
     assert sum(isinstance(m, OneDNNLinear) for m in power.modules()) == linears
     with torch.inference_mode():
         assert (power(ids, mask, types).logits - expected).abs().max() < 1e-5
-    assert len(chosen) == len(expected_kept) > 0 and all(torch.equal(a, b) for a, b in zip(chosen, expected_kept))
+        kept = _kept_positions(power, ids, mask, monkeypatch)
+    assert len(kept) == len(expected_kept) > 0 and all(torch.equal(a, b) for a, b in zip(kept, expected_kept))
     assert set(power.state_dict()) == keys  # the same weights under the same names: saves and reloads as before
     power.save_pretrained(tmp_path / "saved")
     with torch.no_grad():

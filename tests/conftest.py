@@ -1,8 +1,14 @@
 """Tiny random models of every supported architecture, and a GLUE folder written by the tests."""
 
+import os
+
 import pytest
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one worker per core: no worker spreads its work over both
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # subprocesses (bench variants, torchrun) inherit it
 
 ARCHITECTURES = ["bert", "roberta", "albert", "distilbert", "electra", "mpnet", "deberta-v2", "modernbert"]
 NUM_LAYERS = 3

@@ -2,6 +2,7 @@
 int8 and bf16 on every path."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -46,11 +47,29 @@ def bert_export(tmp_path_factory):
     return power, root
 
 
+@pytest.fixture(scope="module")
+def traced_exports(tmp_path_factory):
+    """Per architecture, a tiny PoWER model and its fp32 ONNX export, traced once for both runtimes' tests."""
+    cache = {}
+
+    def get(model_type: str):
+        if model_type not in cache:
+            root = tmp_path_factory.mktemp(model_type)
+            power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2]))
+            power.save_pretrained(root / "power")
+            cache[model_type] = (power, root, export(root / "power", root / "onnxruntime"))
+        return cache[model_type]
+
+    return get
+
+
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
-def test_export_of_every_architecture_gives_pytorchs_logits(tmp_path, model_type, runtime):
-    power = get_power_model(tiny_classifier(model_type), PowerConfig([10, 6, 2]))
-    power.save_pretrained(tmp_path / "power")
-    record = export(tmp_path / "power", tmp_path / "onnx", runtime=runtime)
+def test_export_of_every_architecture_gives_pytorchs_logits(tmp_path, traced_exports, model_type, runtime):
+    power, root, record = traced_exports(model_type)
+    if runtime == "openvino":  # converted from the fp32 ONNX export, without a second trace
+        record = export(root / "onnxruntime", tmp_path / "onnx", runtime=runtime)
+    else:
+        shutil.copytree(root / "onnxruntime", tmp_path / "onnx")
     files = {p.name for p in (tmp_path / "onnx").iterdir()}
     graph = {"onnxruntime": {"model.onnx"}, "openvino": {"openvino_model.xml", "openvino_model.bin"}}[runtime]
     assert graph | {"config.json", "power_config.json", "export_config.json"} <= files
@@ -359,3 +378,43 @@ def test_export_and_evaluate_cli_for_openvino_and_bf16(capsys, tmp_path, bert_ex
     status, err = run_cli(capsys, "evaluate", "--model", str(root / "onnx"), "--task", "sst2", "--glue-dir", str(glue),
                           "--dtype", "bf16")
     assert_one_line(status, err, "runs at the precision it was exported at")
+
+
+def test_every_runtime_serves_many_threads_at_once_with_the_single_thread_answers(bert_export, openvino_export):
+    """OpenVINO's infer request serves one call at a time; the model keeps a pool, so 4 threads never collide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    power, root = bert_export
+    ids, mask, types = mixed_batch("bert")
+    models = {"torch": power, "onnxruntime": load_exported(root / "onnx"), "openvino": load_exported(root / "openvino")}
+    for name, model in models.items():
+        with torch.inference_mode():
+            expected = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+
+        def call(i, model=model):
+            with torch.inference_mode():
+                return model(input_ids=ids[i % 4 :], attention_mask=mask[i % 4 :], token_type_ids=types[i % 4 :]).logits
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(call, range(64)))
+        for i, logits in enumerate(results):
+            torch.testing.assert_close(logits, expected[i % 4 :], rtol=1e-4, atol=1e-4, msg=f"{name}, call {i}")
+
+
+@pytest.mark.parametrize("bad_id", [-1, 120, 10_000])
+def test_token_ids_outside_the_vocabulary_get_one_line_on_every_runtime(bert_export, openvino_export, bad_id):
+    power, root = bert_export
+    ids, mask, _ = mixed_batch("bert")
+    ids[1, 2] = bad_id
+    for model in (power, load_exported(root / "onnx"), load_exported(root / "openvino")):
+        with pytest.raises(PowerBertError, match=f"token id {bad_id} is outside the model's vocabulary of 120"):
+            model(input_ids=ids, attention_mask=mask)
+
+
+def test_pipelines_take_every_model_class_without_the_not_supported_message(bert_export, openvino_export, capfd):
+    power, root = bert_export
+    tokenizer = AutoTokenizer.from_pretrained(root / "onnx")
+    for model in (power, load_exported(root / "onnx"), load_exported(root / "openvino")):
+        capfd.readouterr()
+        pipeline("text-classification", model=model, tokenizer=tokenizer)("a fine film")
+        assert "is not supported for text-classification" not in capfd.readouterr().err, type(model).__name__

@@ -49,7 +49,7 @@ def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue,
     page = (tmp_path / "sweep" / "results.md").read_text()
     assert "\n| sst2 (fraction mode) | " in page
     row = next(line for line in page.splitlines() if line.startswith("| power-fraction-lambda0.01 |"))
-    assert "| PoWER, other mode |" in page and row.count("|") == 9  # a column for the count-mode curve
+    assert "| PoWER, other mode |" in page and row.count("|") == 10  # a column for the count-mode curve
     # timing again at batch 1 writes its own pages and keeps the batch-32 ones
     assert main([*fraction, "--timing-batch-size", "1"]) == 0
     assert json.loads((tmp_path / "sweep" / "results-batch1.json").read_text())["batch_size"] == 1

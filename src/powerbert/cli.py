@@ -8,12 +8,17 @@ from pathlib import Path
 
 from .errors import PowerBertError
 from .files import check_writable_folder
+from .algorithm.budget import LR_MULTIPLIER, speedup_to_flop_fraction
 from .pretrained import resolve_model
 from .tools.options import (
+    add_task_options,
+    add_user_data_options,
     check_model_folder,
     check_option_values,
     parse_numbers,
     parse_retention,
+    task_from_args,
+    user_data_given,
 )
 
 
@@ -37,9 +42,9 @@ def _stage_options(args: argparse.Namespace, task) -> dict:
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", required=True, help="GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli")
-    parser.add_argument("--glue-dir", help="GLUE folder in the standard layout (default: $GLUE_DIR, else the hub)")
-    parser.add_argument("--max-seq-length", type=int, help="truncate inputs to this many tokens (default: per task)")
+    add_task_options(parser)
+    parser.add_argument("--max-seq-length", type=int, help="truncate inputs to this many tokens (default: per GLUE "
+                        "task; the model's limit for your own data)")
     parser.add_argument("--seed", type=int, default=42)
 
 
@@ -58,9 +63,18 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
         parser.add_argument("--retention-mode", choices=["count", "fraction"], default="count",
                             help="count: layer j keeps l_j vectors (the paper); fraction: a share rho_j of each "
                             "input's tokens, short inputs included (retrain: how --retention reads)")
+    if "search" in stages and parser.prog.split()[-1] != "sweep":  # the sweep takes a list of targets
+        parser.add_argument("--target-flops", type=float, help="search for a configuration that needs this fraction "
+                            "of the plain model's encoder FLOPs (e.g. 0.5), with no lambda to tune")
+        parser.add_argument("--target-speedup", type=float, help="the same as --target-flops 1/S (a FLOP ratio, not "
+                            "seconds)")
     if "search" in stages:
-        parser.add_argument("--lambda", dest="lambda_", type=float, help="regulariser weight (default: per task)")
-        parser.add_argument("--lr-retention", type=float, help="learning rate of the retention parameters (default: per task)")
+        parser.add_argument("--lambda", dest="lambda_", type=float, help="regulariser weight, instead of a target "
+                            "(default: per task, the original's values)")
+        parser.add_argument("--lr-retention", type=float, help="learning rate of the retention parameters (default: "
+                            "per task with --lambda; with a target, from the number of steps)")
+        parser.add_argument("--lr-multiplier", type=float, default=LR_MULTIPLIER,
+                            help=f"learning rate of the FLOP budget's Lagrange multipliers (default {LR_MULTIPLIER})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,8 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="PoWER at several lambdas against baselines: results.md, results.png")
     sweep.add_argument("--model", required=True, help="folder of the stage-1 (fine-tuned) model")
-    sweep.add_argument("--lambdas", default="1e-3,3e-3,1e-2", help="comma-separated lambda values")
+    sweep.add_argument("--lambdas", help="comma-separated lambda values (default 1e-3,3e-3,1e-2, none with "
+                       "--target-flops)")
+    sweep.add_argument("--target-flops", help="comma-separated FLOP targets, e.g. 0.6,0.45,0.3: a PoWER point each")
     sweep.add_argument("--truncations", default="16,32,64", help="static truncation baselines: keep the first k tokens")
+    sweep.add_argument("--head-tail", default="", help="head+tail baselines, e.g. 128,256: re-trained at k tokens, "
+                       "each text keeping its first k/4 and last 3k/4 (single-text data)")
     sweep.add_argument("--layers", default="2,3,4", help="fewer-layers baselines: keep the first m layers, fine-tune")
     sweep.add_argument("--no-random", action="store_true", help="skip the random-elimination baselines")
     sweep.add_argument("--no-retrained-truncation", action="store_true",
@@ -125,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--calibration-samples", type=int, default=300, help="OpenVINO int8: inputs to calibrate on "
                         "(default 300)")
     export.add_argument("--glue-dir", help="GLUE folder for --calibration-task (default: $GLUE_DIR, else the hub)")
+    add_user_data_options(export, "OpenVINO int8: calibrate on the training inputs of your own data instead")
     export.add_argument("--seed", type=int, default=42, help="which training inputs calibrate")
 
     from .tools.bench import add_bench_parser
@@ -138,7 +157,7 @@ def _execute(args: argparse.Namespace) -> dict:
     from .modeling import PowerModel
     from .training.data import TaskData
     from .training.stages import evaluate, finetune, retrain, run_pipeline, search
-    from .training.tasks import get_task
+    from .training.user_data import DEFAULT_TARGET_FLOPS, USER_HYPER
 
     check_option_values(args)
     if getattr(args, "output_dir", None) is not None:
@@ -149,35 +168,50 @@ def _execute(args: argparse.Namespace) -> dict:
         return run_bench(args)
     if args.command == "export":
         return _export(args)
-    task = get_task(args.task)
     model = resolve_model(args.model)
     check_model_folder(model)
+    task = task_from_args(args)
     data_options = dict(glue_dir=args.glue_dir, max_seq_length=args.max_seq_length, seed=args.seed)
     if args.command == "evaluate":
         inference_model = _inference_model(model, args.quantize, args.dtype)
-        return evaluate(model, TaskData.for_model(task, model, **data_options), args.batch_size, inference_model)
+        data = TaskData.for_model(task, model, **data_options)
+        metrics = evaluate(model, data, args.batch_size, inference_model)
+        if data.test is not None:
+            metrics["test"] = evaluate(model, data, args.batch_size, inference_model, split="test")
+        return metrics
 
     stages = _stage_options(args, task)
+    target_flops = None if args.command == "sweep" else target_flops_option(args)
+    if target_flops is None and getattr(args, "lambda_", None) is None and task.hyper is USER_HYPER \
+            and args.command in ("run", "search"):
+        target_flops = DEFAULT_TARGET_FLOPS  # your own data: no table of good lambdas, so a FLOP target
     lambda_ = getattr(args, "lambda_", None)
     lambda_ = task.hyper.lambda_ if lambda_ is None else lambda_
     lr_retention = getattr(args, "lr_retention", None)
-    lr_retention = task.hyper.lr_retention if lr_retention is None else lr_retention
+    if lr_retention is None and target_flops is None:
+        lr_retention = task.hyper.lr_retention
+    budget = dict(target_flops=target_flops, lr_multiplier=getattr(args, "lr_multiplier", LR_MULTIPLIER))
     if args.command == "sweep":
         from .tools.sweep import TIMING_BATCH_SIZE, results_stem, run_sweep
 
         timing_batch_size = args.timing_batch_size or TIMING_BATCH_SIZE
-        report = run_sweep(model, task, args.output_dir, stages, parse_numbers(args.lambdas, float), lr_retention,
+        targets = parse_numbers(args.target_flops or "", float)
+        lambdas = parse_numbers(args.lambdas or ("" if targets else "1e-3,3e-3,1e-2"), float)
+        if not lambdas and not targets:
+            raise PowerBertError("give the sweep --lambdas or --target-flops")
+        report = run_sweep(model, task, args.output_dir, stages, lambdas, lr_retention,
                            parse_numbers(args.truncations, int), parse_numbers(args.layers, int), not args.no_random,
                            glue_dir=args.glue_dir, seed=args.seed, batch_size=timing_batch_size,
                            repeats=args.repeats, seeds=parse_numbers(args.seeds or str(args.seed), int),
                            retrained_truncation=not args.no_retrained_truncation, mode=args.retention_mode,
-                           max_train_samples=args.max_train_samples)
+                           max_train_samples=args.max_train_samples, targets=targets,
+                           head_tails=parse_numbers(args.head_tail, int), lr_multiplier=args.lr_multiplier)
         page = args.output_dir / f"{results_stem(timing_batch_size)}.md"
         return {"results": str(page), "points": len(report["points"])}
     if args.command == "run":
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,
-                            allow_collapse=args.allow_collapse, mode=args.retention_mode, **data_options)
+                            allow_collapse=args.allow_collapse, mode=args.retention_mode, **budget, **data_options)
     override = parse_retention(args.retention, args.retention_mode) if args.command == "retrain" else None
     if override is not None:
         validate_retention(override.retention, PowerModel.from_pretrained(model).num_layers, override.mode)
@@ -186,9 +220,21 @@ def _execute(args: argparse.Namespace) -> dict:
         return finetune(model, data, args.output_dir, stages["finetune"], args.seed)
     if args.command == "search":
         config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed,
-                        args.retention_mode)
-        return {"retention": config.retention, "retention_masses": config.masses}
+                        args.retention_mode, **budget)
+        return {"retention": config.retention, "retention_masses": config.masses,
+                **{k: config.metadata[k] for k in ("target_flops", "reached_flops_train") if k in config.metadata}}
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
+
+
+def target_flops_option(args: argparse.Namespace) -> float | None:
+    """--target-flops, or --target-speedup as a FLOP fraction; neither together nor with --lambda."""
+    flops, speedup = getattr(args, "target_flops", None), getattr(args, "target_speedup", None)
+    if flops is not None and speedup is not None:
+        raise PowerBertError("--target-flops and --target-speedup say the same thing; give one")
+    target = speedup_to_flop_fraction(speedup) if speedup is not None else flops
+    if target is not None and getattr(args, "lambda_", None) is not None:
+        raise PowerBertError("--lambda and a FLOP target both set the search's strength; give one")
+    return target
 
 
 def _export(args: argparse.Namespace) -> dict:
@@ -197,14 +243,14 @@ def _export(args: argparse.Namespace) -> dict:
 
     model = resolve_model(args.model)
     check_model_folder(model)
-    check_export_options(args.runtime, args.quantize, bool(args.calibration_task))
+    check_export_options(args.runtime, args.quantize, bool(args.calibration_task) or user_data_given(args))
     check_output_dir(args.output)
     calibration = None
-    if args.calibration_task:
+    if args.calibration_task or user_data_given(args):
         from .training.data import TaskData
-        from .training.tasks import get_task
 
-        data = TaskData.for_model(get_task(args.calibration_task), model, glue_dir=args.glue_dir,
+        args.task = args.calibration_task
+        data = TaskData.for_model(task_from_args(args), model, glue_dir=args.glue_dir,
                                   max_train_samples=args.calibration_samples, seed=args.seed)
         calibration = data.calibration_inputs()
     return export(model, args.output, args.quantize, args.plain, args.runtime, calibration)
@@ -217,7 +263,7 @@ def _inference_model(model_dir: str, quantize: str | None, dtype: str):
     if (Path(model_dir) / EXPORT_CONFIG).is_file():
         if quantize:
             raise PowerBertError(f"{model_dir} is an export; its precision was fixed by `powerbert export --quantize`")
-        from .deploy.exported_model import load_exported
+        from .deploy.loader import load_exported
 
         return load_exported(model_dir, dtype)
     if quantize and dtype != "fp32":

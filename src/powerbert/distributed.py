@@ -22,6 +22,11 @@ def process_state() -> PartialState:
     return PartialState(cpu=cpu_only())
 
 
+def world_size() -> int:
+    """How many processes train together (1 without a distributed launch)."""
+    return process_state().num_processes
+
+
 def is_main_process() -> bool:
     """True in a single process and in the main process of a distributed launch."""
     return process_state().is_main_process

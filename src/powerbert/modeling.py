@@ -21,14 +21,17 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from .algorithm.budget import FlopBudget
 from .algorithm.extract import SoftExtract, hard_extract
 from .algorithm.retention import FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
 from .errors import PowerBertError, first_line
+from .pipeline_support import register_for_pipelines
 from .files import write_directory_atomic
 
 
+@register_for_pipelines
 class PowerModel(nn.Module):
     """A sequence classifier with PoWER-BERT elimination; call it like the model it wraps."""
 
@@ -40,6 +43,7 @@ class PowerModel(nn.Module):
         validate_retention(power_config.retention, len(self.encoder_layers), power_config.mode)
         self.power_config = power_config
         self.soft_extract: nn.ModuleList | None = None
+        self.flop_budget: FlopBudget | None = None
         self.train(model.training)  # follow the wrapped model's mode (from_pretrained gives eval)
 
     # --- what transformers' pipeline and Trainer read from a model -------------------------------
@@ -67,19 +71,27 @@ class PowerModel(nn.Module):
         return flop_fraction(lengths, self.config.hidden_size, self.adapter.ffn_size, self.power_config)
 
     # --- configuration search (Soft-Extract) -----------------------------------------------------
-    def enable_search(self, max_length: int, mode: str = "count") -> None:
+    def enable_search(self, max_length: int, mode: str = "count", budget: FlopBudget | None = None) -> None:
         """Put a Soft-Extract layer with retention parameters r_j (all 1) into every layer: one per rank up to
-        max_length (count mode), or FRACTION_BINS bins of relative rank (fraction mode)."""
+        max_length (count mode), or FRACTION_BINS bins of relative rank (fraction mode). A FLOP budget, if
+        given, travels with the model (its multipliers are trained and checkpointed with the r_j)."""
         relative = mode == "fraction"
         size = FRACTION_BINS if relative else max_length
         self.soft_extract = nn.ModuleList(SoftExtract(size, relative) for _ in range(self.num_layers))
         self.soft_extract.to(self.device)
+        self.flop_budget = None if budget is None else budget.to(self.device)
 
     def retention_penalty(self) -> torch.Tensor:
         """sum_j j * sum_i r_j[i]: the search's regulariser, weighting later layers more."""
         if self.soft_extract is None:
             raise RuntimeError("retention_penalty needs enable_search() first")
         return sum((j + 1) * soft.retention.sum() for j, soft in enumerate(self.soft_extract))
+
+    def soft_masses(self) -> torch.Tensor:
+        """The masses as a tensor that carries gradients to the r_j (for a FLOP budget)."""
+        if self.soft_extract is None:
+            raise RuntimeError("soft_masses needs enable_search() first")
+        return torch.stack([s.retention.mean() if s.relative else s.retention.sum() for s in self.soft_extract])
 
     def retention_masses(self) -> list[float]:
         """sum_i r_j[i] per layer: how many vectors the search says each layer needs (fraction mode: the mean
@@ -93,6 +105,7 @@ class PowerModel(nn.Module):
         validate_retention(power_config.retention, self.num_layers, power_config.mode)
         self.power_config = power_config
         self.soft_extract = None
+        self.flop_budget = None
 
     # --- forward -----------------------------------------------------------------------------------
     def forward(
@@ -107,7 +120,7 @@ class PowerModel(nn.Module):
         exporting = torch.compiler.is_exporting()
         if not exporting:  # these need concrete values; an exported graph's runtime class does the same outside it
             input_ids, attention_mask, token_type_ids = check_and_trim(
-                input_ids, attention_mask, token_type_ids, max_input_length(self.config))
+                input_ids, attention_mask, token_type_ids, max_input_length(self.config), self.config.vocab_size)
         # mask None: no padding in this batch (always so at batch size 1), and no masking work in any layer.
         no_padding = not exporting and bool(attention_mask.all())
         hidden, mask = self.adapter.embed(input_ids, token_type_ids), None if no_padding else attention_mask
@@ -244,12 +257,18 @@ class PowerModel(nn.Module):
 
 
 def check_and_trim(
-    input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None, limit: int
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None, limit: int,
+    vocab_size: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Refuse left padding and inputs longer than `limit`; drop the columns that are padding in every row.
+    """Refuse left padding, inputs longer than `limit` and token ids outside the vocabulary; drop the columns
+    that are padding in every row.
 
     Shared by PowerModel and the runtime class of exported graphs, which cannot make these decisions inside.
     """
+    if vocab_size is not None and input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab_size):
+        bad = int(input_ids.min()) if int(input_ids.min()) < 0 else int(input_ids.max())
+        raise PowerBertError(f"token id {bad} is outside the model's vocabulary of {vocab_size}; tokenize with "
+                             "the model's own tokenizer")
     if not bool(attention_mask[:, 0].all()):
         raise PowerBertError("PoWER models need right padding: set tokenizer.padding_side = 'right'")
     if input_ids.shape[1] > limit:

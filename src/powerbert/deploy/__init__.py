@@ -1,6 +1,6 @@
 """Deployment: bf16, int8 and oneDNN-kernel PyTorch models, export to ONNX Runtime and OpenVINO, and the classes that serve exports."""
 
-from .exported_model import load_exported
+from .loader import load_exported
 from .exporter import export
 from .openvino_model import OVModelForSequenceClassification
 from .ort_model import ORTModelForSequenceClassification

@@ -1,5 +1,5 @@
-"""What the runtime classes for exported folders share: the call shape of optimum's model classes, input checks,
-and `load_exported`, the one loader that picks ONNX Runtime or OpenVINO from what a folder holds.
+"""What the runtime classes for exported folders share: the call shape of optimum's model classes and input checks
+(`loader.load_exported` picks the runtime class for a folder).
 
 optimum-onnx and optimum-intel pin transformers below this project's 5.x, so small classes stand in: load
 with `from_pretrained(folder)`, call with the tokenizer's tensors, get a `SequenceClassifierOutput`; they run
@@ -69,21 +69,23 @@ class ExportedModelForSequenceClassification:
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, **_unused) -> SequenceClassifierOutput:
         """Logits for a right-padded batch; all-padding columns are dropped first, as PowerModel does."""
-        feed = prepare_inputs(input_ids, attention_mask, token_type_ids, self.input_names, self.max_length)
+        feed = prepare_inputs(input_ids, attention_mask, token_type_ids, self.input_names, self.max_length,
+                              self.config.vocab_size)
         return SequenceClassifierOutput(logits=torch.from_numpy(np.asarray(self.run(feed))))
 
     __call__ = forward
 
 
-def prepare_inputs(input_ids, attention_mask, token_type_ids, input_names: list[str], max_length: int
-                   ) -> dict[str, np.ndarray]:
-    """int64 arrays for the graph's inputs: checked (right padding, length limit) and trimmed to the longest input."""
+def prepare_inputs(input_ids, attention_mask, token_type_ids, input_names: list[str], max_length: int,
+                   vocab_size: int | None = None) -> dict[str, np.ndarray]:
+    """int64 arrays for the graph's inputs: checked (right padding, length limit, token ids in the vocabulary)
+    and trimmed to the longest input."""
     ids = _as_tensor(input_ids)
     if ids.ndim != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
         raise PowerBertError(f"input_ids must be a non-empty (batch, length) array, got shape {tuple(ids.shape)}")
     mask = torch.ones_like(ids) if attention_mask is None else _as_tensor(attention_mask)
     types = torch.zeros_like(ids) if token_type_ids is None else _as_tensor(token_type_ids)
-    ids, mask, types = check_and_trim(ids, mask, types, max_length)
+    ids, mask, types = check_and_trim(ids, mask, types, max_length, vocab_size)
     arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
     return {name: np.ascontiguousarray(arrays[name].numpy()) for name in input_names}
 
@@ -91,24 +93,3 @@ def prepare_inputs(input_ids, attention_mask, token_type_ids, input_names: list[
 def _as_tensor(values) -> torch.Tensor:
     """Token ids or a mask (tensor, array or lists) as an int64 CPU tensor."""
     return torch.as_tensor(values, dtype=torch.int64).cpu()
-
-
-def load_exported(model_dir: str | os.PathLike, dtype: str = "fp32") -> ExportedModelForSequenceClassification:
-    """The runtime class an export folder was made for (ONNX Runtime or OpenVINO), opened for inference.
-
-    dtype="bf16" asks OpenVINO for bf16 inference (a run-time hint, not a file); ONNX Runtime runs the precision
-    the folder was exported at.
-    """
-    runtime = read_export_config(model_dir).get("runtime")
-    if runtime == "openvino":
-        from .openvino_model import OVModelForSequenceClassification
-
-        return OVModelForSequenceClassification.from_pretrained(model_dir, dtype=dtype)
-    if runtime == "onnxruntime":
-        if dtype != "fp32":
-            raise PowerBertError(f"{model_dir} is an ONNX Runtime export: it runs at the precision it was exported "
-                                 f"at; --dtype {dtype} applies to OpenVINO exports and PyTorch models")
-        from .ort_model import ORTModelForSequenceClassification
-
-        return ORTModelForSequenceClassification.from_pretrained(model_dir)
-    raise PowerBertError(f"{model_dir}: unknown runtime {runtime!r} in its export_config.json; export it again")

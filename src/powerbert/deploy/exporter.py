@@ -9,6 +9,7 @@ of optimum (ONNX Runtime: `model.onnx`, or `model_quantized.onnx` for int8) or o
 import json
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..algorithm.retention import CONFIG_NAME
+from ..algorithm.retention import CONFIG_NAME, PowerConfig
 from ..architectures.adapters import max_input_length, uses_token_types
 from ..errors import PowerBertError, first_line
 from ..files import check_writable_folder, write_directory_atomic, write_json_atomic
-from ..modeling import PowerModel, load_classifier
+from ..modeling import PowerModel, load_classifier, load_config
 from .onnx_export import export_onnx_file, quantize_onnx_int8
 from .openvino_export import OPENVINO_FILE, convert_to_openvino
 
@@ -78,13 +79,26 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
 
     int8 is ONNX Runtime's dynamic quantization, or for OpenVINO NNCF's static quantization calibrated on
     `calibration` (one tokenized input per item, (1, length) int64 arrays). plain=True exports the wrapped
-    classifier without elimination: the baseline to compare against. Returns what export_config.json records.
+    classifier without elimination: the baseline to compare against. model_dir may also be an fp32 ONNX Runtime
+    export: its graph is then quantized or converted to OpenVINO as it is, without tracing the model again.
+    Returns what export_config.json records.
     """
     output = Path(output)
     check_export_options(runtime, quantize, bool(calibration))
     check_output_dir(output)
-    model, retention = load_for_export(model_dir, plain)
-    config = model.config
+    source = _fp32_onnx_export(model_dir)
+    if source is not None:  # an fp32 ONNX export: quantize or convert its graph, no second trace
+        if plain:
+            raise PowerBertError(f"{model_dir} is an export already; --plain applies to model folders")
+        if runtime == "onnxruntime" and not quantize:
+            raise PowerBertError(f"{model_dir} is an fp32 ONNX Runtime export already; copy it, or ask for "
+                                 "--quantize int8 or --runtime openvino")
+        model, retention = None, source.get("retention")
+        config = load_config(model_dir)
+        power_config = PowerConfig.from_pretrained(model_dir) if retention is not None else None
+    else:
+        model, retention = load_for_export(model_dir, plain)
+        config, power_config = model.config, (model.power_config if retention is not None else None)
     token_types = uses_token_types(config)
     precision = quantize or "fp32"
     file_name = ONNX_FILES[precision] if runtime == "onnxruntime" else OPENVINO_FILE
@@ -101,8 +115,11 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
         tmp.mkdir(parents=True)
         with tempfile.TemporaryDirectory(dir=tmp.parent) as scratch:
             graph = Path(scratch) / ONNX_FILES["fp32"]
-            logger.info("exporting %s to ONNX", "the plain model" if plain else "the PoWER model")
-            export_onnx_file(model, graph, token_types)
+            if source is not None:
+                shutil.copyfile(Path(model_dir) / source["file_name"], graph)
+            else:
+                logger.info("exporting %s to ONNX", "the plain model" if plain else "the PoWER model")
+                export_onnx_file(model, graph, token_types)
             if runtime == "openvino":
                 logger.info("converting to OpenVINO IR")
                 convert_to_openvino(graph, tmp / file_name, calibration)
@@ -112,12 +129,24 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
             else:
                 os.replace(graph, tmp / file_name)
         config.save_pretrained(tmp)
-        if retention is not None:
-            model.power_config.save_pretrained(tmp)
+        if power_config is not None:
+            power_config.save_pretrained(tmp)
         _copy_tokenizer(model_dir, tmp)
         write_json_atomic(tmp / EXPORT_CONFIG, record)
 
     write_directory_atomic(output, write)
+    return record
+
+
+def _fp32_onnx_export(model_dir: str | os.PathLike) -> dict | None:
+    """The export_config of an fp32 ONNX Runtime export folder (whose graph can be quantized or converted as it
+    is), None for a model folder; one line for other exports."""
+    if not (Path(model_dir) / EXPORT_CONFIG).is_file():
+        return None
+    record = read_export_config(model_dir)
+    if record.get("runtime") != "onnxruntime" or record.get("precision") != "fp32":
+        raise PowerBertError(f"{model_dir} is a {record.get('runtime')} {record.get('precision')} export; export "
+                             "from the model folder, or from an fp32 ONNX Runtime export")
     return record
 
 

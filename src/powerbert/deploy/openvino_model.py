@@ -6,15 +6,18 @@ in fp32 or bf16. On a CPU without bf16 units (AVX-512 BF16 or AMX) OpenVINO igno
 """
 
 import os
+import queue
 
 import numpy as np
 
 from ..errors import PowerBertError, first_line
+from ..pipeline_support import register_for_pipelines
 from .exported_model import ExportedModelForSequenceClassification
 
 HINTS = {"fp32": "f32", "bf16": "bf16"}
 
 
+@register_for_pipelines
 class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
     """A PoWER (or plain) classifier exported by `powerbert export --runtime openvino`, compiled for the CPU."""
 
@@ -41,10 +44,19 @@ class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
         except Exception as err:  # OpenVINO raises RuntimeError with a multi-line trace for bad IR files
             raise PowerBertError(f"{path} cannot be loaded by OpenVINO (corrupt or not an IR file): "
                                  f"{first_line(err)}") from None
-        model.request = model.compiled.create_infer_request()
+        model.requests = queue.SimpleQueue()  # idle infer requests: one per concurrent caller, made on demand
         hint = model.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         model.inference_precision = {"f32": "fp32"}.get(hint, hint)  # a bf16 hint may run as fp32
         return model
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        return self.request.infer(feed)[0]
+        """Safe from many threads at once: an infer request serves one call at a time, so each call takes an
+        idle one from the pool (or makes one) and gives it back."""
+        try:
+            request = self.requests.get_nowait()
+        except queue.Empty:
+            request = self.compiled.create_infer_request()
+        try:
+            return request.infer(feed)[0]  # a copy (share_outputs=False): the request may serve the next call
+        finally:
+            self.requests.put(request)

@@ -5,9 +5,11 @@ import os
 import numpy as np
 
 from ..errors import PowerBertError, first_line
+from ..pipeline_support import register_for_pipelines
 from .exported_model import ExportedModelForSequenceClassification
 
 
+@register_for_pipelines
 class ORTModelForSequenceClassification(ExportedModelForSequenceClassification):
     """A PoWER (or plain) classifier exported by `powerbert export`, run by an ONNX Runtime session on the CPU."""
 

@@ -26,7 +26,7 @@ from ..algorithm.retention import PowerConfig, encoder_flops
 from ..errors import PowerBertError
 from ..files import save_figure_atomic, write_json_atomic, write_text_atomic
 from ..modeling import PowerModel
-from .options import parse_names, parse_numbers, parse_retention
+from .options import add_task_options, parse_names, parse_numbers, parse_retention, task_from_args
 from .timing import (
     VARIANTS,
     environment,
@@ -45,8 +45,8 @@ def add_bench_parser(commands) -> None:
     bench = commands.add_parser("bench", help="time the PoWER model against the plain model on PyTorch, ONNX Runtime "
                                 "and OpenVINO, fp32, bf16 and int8 (JSON, Markdown, PNG)")
     bench.add_argument("--model", help="folder of a PoWER model (from `powerbert run`/`retrain`)")
-    bench.add_argument("--task", help="GLUE task whose dev set is timed")
-    bench.add_argument("--glue-dir", help="GLUE folder (default: $GLUE_DIR, else the hub)")
+    add_task_options(bench)  # the dev set that is timed: a GLUE task's, or your own data's validation split
+    bench.add_argument("--seed", type=int, default=42, help="your own data: the seed that carved its validation split")
     bench.add_argument("--variants", default=DEFAULT_VARIANTS,
                        help=f"comma-separated, from {', '.join(VARIANTS)} (default: all but plain-padded)")
     bench.add_argument("--calibration-samples", type=int, default=300,
@@ -85,11 +85,9 @@ def run_bench(args: argparse.Namespace) -> dict:
 # --- task mode: a process per variant ------------------------------------------------------------------------
 def _bench_task(args, batch_sizes: list[int]) -> dict:
     from ..training.data import TaskData
-    from ..training.tasks import get_task
-
-    if not args.model or not args.task:
-        raise PowerBertError("bench needs --model and --task (or --synthetic)")
-    task = get_task(args.task)
+    if not args.model:
+        raise PowerBertError("bench needs --model and --task or your own data (or --synthetic)")
+    task = task_from_args(args)
     variants = parse_names(args.variants, VARIANTS, "--variants")
     power = PowerModel.from_pretrained(args.model).eval()
     pad_to = args.max_seq_length or power.power_config.metadata.get("max_seq_length") or task.hyper.max_seq_length
@@ -135,7 +133,10 @@ def _bench_task(args, batch_sizes: list[int]) -> dict:
 
 
 def _export_variants(model_dir: str, variants: list[str], scratch: Path, data, calibration_samples: int) -> dict:
-    """Export each folder the variants need once (OpenVINO fp32 and bf16 share one); variant -> folder."""
+    """Export each folder the variants need once (OpenVINO fp32 and bf16 share one); variant -> folder.
+
+    The model is traced once per kind (plain, PoWER): its fp32 ONNX export is what the int8 and OpenVINO
+    exports quantize or convert."""
     from ..deploy.exporter import export
 
     folders = {}
@@ -144,8 +145,12 @@ def _export_variants(model_dir: str, variants: list[str], scratch: Path, data, c
     calibration = data.calibration_inputs(calibration_samples) if calibrated else None  # plain and PoWER: the same inputs
     for kind, runtime, quantize in tqdm(keys, desc="exporting"):
         folder = scratch / f"{kind}-{runtime}-{quantize or 'fp32'}"
-        export(model_dir, folder, quantize=quantize, plain=kind == "plain", runtime=runtime,
-               calibration=calibration if runtime == "openvino" and quantize else None)
+        traced = scratch / f"{kind}-onnxruntime-fp32"
+        if not traced.is_dir():
+            export(model_dir, traced, plain=kind == "plain")
+        if folder != traced:
+            export(traced, folder, quantize=quantize, runtime=runtime,
+                   calibration=calibration if runtime == "openvino" and quantize else None)
         folders[kind, runtime, quantize] = str(folder)
     return {name: folders[export_key(name)] for name in variants if export_key(name)}
 

@@ -9,6 +9,51 @@ from ..deploy.exporter import EXPORT_CONFIG
 from ..errors import PowerBertError, first_line
 
 
+def add_user_data_options(parser, title: str = "your own data, instead of --task") -> None:
+    """--train-file ... --metric: a user's data set, with the flags of transformers' text-classification examples."""
+    group = parser.add_argument_group(title)
+    group.add_argument("--train-file", help="training data: .csv, .tsv, .jsonl/.json (JSON lines) or .parquet")
+    group.add_argument("--validation-file", help="validation data (default: carved from training)")
+    group.add_argument("--test-file", help="test data, evaluated at the end")
+    group.add_argument("--dataset-name", help="a data set on the Hugging Face hub, instead of files")
+    group.add_argument("--dataset-config", help="its configuration name")
+    group.add_argument("--text-columns", help="one text column, or a pair: a,b (default: text)")
+    group.add_argument("--label-column", help="label column (default: label); strings or integers are classes, "
+                       "floats a regression")
+    group.add_argument("--regression", action="store_true", help="treat numeric labels as a regression")
+    group.add_argument("--validation-split-percentage", type=float,
+                       help="without validation data: the share of training rows held out (default 10, by --seed)")
+    group.add_argument("--metric", help="metric that picks the best epoch: accuracy or f1 (classes, default "
+                       "accuracy), pearson or spearman (regression, default spearman)")
+
+
+def add_task_options(parser) -> None:
+    """--task and --glue-dir for a GLUE task, or a user's own data."""
+    parser.add_argument("--task", help="GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli")
+    parser.add_argument("--glue-dir", help="GLUE folder in the standard layout (default: $GLUE_DIR, else the hub)")
+    add_user_data_options(parser)
+
+
+def user_data_given(args) -> bool:
+    """Whether the command line names a user's data set (files or a hub data set)."""
+    return bool(getattr(args, "train_file", None) or getattr(args, "dataset_name", None))
+
+
+def task_from_args(args):
+    """The GLUE task named by --task, or the user's data set read and checked (a UserTask)."""
+    from ..training.tasks import get_task
+
+    if user_data_given(args):
+        if getattr(args, "task", None):
+            raise PowerBertError("give --task (GLUE) or your own data (--train-file, --dataset-name), not both")
+        from ..training.user_data import data_options_from, load_user_task
+
+        return load_user_task(data_options_from(args))
+    if not getattr(args, "task", None):
+        raise PowerBertError("give --task (GLUE), or your own data with --train-file or --dataset-name")
+    return get_task(args.task)
+
+
 def parse_numbers(text: str, kind: type) -> list:
     """A comma-separated option as a list of numbers (empty text: no values)."""
     try:
@@ -50,6 +95,8 @@ VALUE_RULES = {
     "epochs": (_positive, "a positive number"),
     "lambda_": (lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),
     "flop_fraction": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "target_flops": (lambda v: 0 < v < 1, "a fraction in (0, 1)"),
+    "target_speedup": (lambda v: math.isfinite(v) and v > 1, "a number above 1"),
     "batch_size": (lambda v: v >= 1, "at least 1"),
     "max_train_samples": (lambda v: v >= 1, "at least 1"),
     "calibration_samples": (lambda v: v >= 1, "at least 1"),
@@ -57,6 +104,7 @@ VALUE_RULES = {
     "examples": (lambda v: v >= 1, "at least 1"),
     "max_examples": (lambda v: v >= 1, "at least 1"),
     "max_seq_length": (lambda v: v >= 2, "at least 2 ([CLS] and [SEP])"),
+    "validation_split_percentage": (lambda v: 0 < v < 100, "in (0, 100)"),
     "seed": (lambda v: v >= 0, "a number >= 0"),
 }
 # comma-separated list options -> (element type, test, what each element must be)
@@ -67,6 +115,8 @@ LIST_RULES = {
     "batch_sizes": (int, lambda v: v >= 1, "at least 1"),
     "seq_lengths": (int, lambda v: v >= 2, "at least 2"),
     "seeds": (int, lambda v: v >= 0, "a number >= 0"),
+    "target_flops": (float, lambda v: 0 < v < 1, "a fraction in (0, 1)"),
+    "head_tail": (int, lambda v: v >= 8, "at least 8"),
 }
 REQUIRED_LISTS = ("lambdas", "batch_sizes", "seq_lengths")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from ..algorithm.budget import LR_MULTIPLIER
 from ..algorithm.retention import PowerConfig, encoder_flops, is_collapsed
 from ..distributed import is_main_process, on_main_process
 from ..files import save_figure_atomic, write_json_atomic, write_text_atomic
@@ -29,7 +30,6 @@ from ..training.stages import (
     retrain,
     search,
 )
-from ..training.tasks import GlueTask
 from .timing import environment, make_batches, time_interleaved
 
 logger = logging.getLogger("powerbert")
@@ -43,11 +43,12 @@ def results_stem(batch_size: int) -> str:
     return "results" if batch_size == TIMING_BATCH_SIZE else f"results-batch{batch_size}"
 
 
-def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str, StageOptions], lambdas: list[float],
+def run_sweep(finetuned: str, task, output_dir: Path, stages: dict[str, StageOptions], lambdas: list[float],
               lr_retention: float, truncations: list[int], layer_counts: list[int], random_baseline: bool = True,
               glue_dir: str | None = None, seed: int = 42, batch_size: int = TIMING_BATCH_SIZE, repeats: int = 3,
               seeds: list[int] | None = None, retrained_truncation: bool = True, mode: str = "count",
-              max_train_samples: int | None = None) -> dict:
+              max_train_samples: int | None = None, targets: list[float] = (), head_tails: list[int] = (),
+              lr_multiplier: float = LR_MULTIPLIER) -> dict:
     """Train and evaluate every point not yet done, time them all, and write the results page and plot.
 
     Every trained point (PoWER, random, fewer layers, re-trained truncation) is trained once per seed in
@@ -55,6 +56,8 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
     mode "fraction": the PoWER points (and their random twins) use fraction retention, named power-fraction-*
     and random-fraction-*, so that one sweep folder holds and plots both modes.
     max_train_samples: every trained point sees the same first N shuffled training examples (as stage 1 did).
+    targets: PoWER points searched with a FLOP budget instead of a lambda (power-target<F>), beside any lambdas.
+    head_tails: baselines re-trained at k tokens, each text keeping its first k/4 and last 3k/4 tokens.
     """
     kind, prefix = ("power", "") if mode == "count" else ("power-fraction", "-fraction")
     output_dir = Path(output_dir)
@@ -82,31 +85,35 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
             logger.info("done %s: %s", name, result)
 
         point("plain", lambda _, __: {"kind": "plain", "model": finetuned, **evaluate(finetuned, data)})
-        for lambda_, point_seed in itertools.product(lambdas, seeds):
-            def power_point(point_dir: Path, s: int, lambda_=lambda_) -> dict:
+        # a PoWER point per lambda and per FLOP target: (name, what names it, lambda, target)
+        strengths = [(f"lambda{x:g}", {"lambda": x}, x, None) for x in lambdas]
+        strengths += [(f"target{x:g}", {"target_flops": x}, 0.0, x) for x in targets]
+        for (label, named, lambda_, target), point_seed in itertools.product(strengths, seeds):
+            def power_point(point_dir: Path, s: int, lambda_=lambda_, target=target, named=named) -> dict:
                 if not (point_dir / "search").is_dir():
-                    search(finetuned, data, point_dir / "search", stages["search"], lambda_, lr_retention, s, mode)
+                    search(finetuned, data, point_dir / "search", stages["search"], lambda_,
+                           lr_retention if target is None else None, s, mode, target, lr_multiplier)
                 config = PowerConfig.from_pretrained(point_dir / "search")
                 if is_collapsed(config):
-                    return {"kind": kind, "lambda": lambda_, "collapsed": True, "retention": config.retention}
+                    return {"kind": kind, **named, "collapsed": True, "retention": config.retention}
                 if not (point_dir / "power").is_dir():
                     retrain(str(point_dir / "search"), data, point_dir / "power", stages["retrain"], s)
-                return {"kind": kind, "mode": mode, "lambda": lambda_, "model": str(point_dir / "power"),
+                return {"kind": kind, "mode": mode, **named, "model": str(point_dir / "power"),
                         "retention": config.retention, **evaluate(str(point_dir / "power"), data)}
 
-            point(f"power{prefix}-lambda{lambda_:g}", power_point, point_seed)
+            point(f"power{prefix}-{label}", power_point, point_seed)
             if random_baseline:
-                def random_point(point_dir: Path, s: int, lambda_=lambda_) -> dict:
+                def random_point(point_dir: Path, s: int, named=named) -> dict:
                     power_dir = output_dir / point_dir.name.replace("random-", "power-", 1)
                     config = PowerConfig.from_pretrained(power_dir / "search")
                     if is_collapsed(config):  # its PoWER twin was not re-trained either
-                        return {"kind": "random", "lambda": lambda_, "collapsed": True, "retention": config.retention}
+                        return {"kind": "random", **named, "collapsed": True, "retention": config.retention}
                     retrain(str(power_dir / "search"), data, point_dir, stages["retrain"], s,
                             PowerConfig(config.retention, scoring="random", mode=config.mode))
-                    return {"kind": "random", "mode": mode, "lambda": lambda_, "model": str(point_dir),
+                    return {"kind": "random", "mode": mode, **named, "model": str(point_dir),
                             "retention": config.retention, **evaluate(str(point_dir), data)}
 
-                point(f"random{prefix}-lambda{lambda_:g}", random_point, point_seed)
+                point(f"random{prefix}-{label}", random_point, point_seed)
         probe = PowerModel.keep_all(load_classifier(finetuned), 1)
         num_layers = probe.num_layers
         dims = (probe.config.hidden_size, probe.adapter.ffn_size, num_layers)
@@ -120,10 +127,10 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
 
             point(f"layers{m}", layers_point, point_seed)
         @functools.cache
-        def truncated(k: int) -> TaskData:
+        def truncated(k: int, head_tail: bool = False) -> TaskData:
             """The task's data cut to k tokens, tokenized only when a truncation point still needs it."""
             return TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=k, seed=seed,
-                                      max_train_samples=max_train_samples)
+                                      max_train_samples=max_train_samples, head_tail=head_tail)
 
         for k in truncations:
             flops = {"flop_fraction": sum(encoder_flops(min(n, k), *dims) for n in lengths) / plain_flops}
@@ -138,6 +145,15 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
                             **evaluate(str(point_dir), truncated(k)), **flops}
 
                 point(f"truncate{k}-retrained", retrained_point, point_seed)
+        for k, point_seed in itertools.product(head_tails, seeds):
+            flops = {"flop_fraction": sum(encoder_flops(min(n, k), *dims) for n in lengths) / plain_flops}
+
+            def head_tail_point(point_dir: Path, s: int, k=k, flops=flops) -> dict:
+                finetune(finetuned, truncated(k, True), point_dir, stages["retrain"], s)
+                return {"kind": "head-tail-retrained", "max_length": k, "head_tail": True, "model": str(point_dir),
+                        **evaluate(str(point_dir), truncated(k, True)), **flops}
+
+            point(f"headtail{k}-retrained", head_tail_point, point_seed)
         # timing on the main process alone, so that no other process shares the CPU or GPU meanwhile
         on_main_process(lambda: time_and_report(output_dir, task, finetuned, glue_dir, batch_size, repeats))
         return json.loads((output_dir / f"{results_stem(batch_size)}.json").read_text())
@@ -145,7 +161,7 @@ def run_sweep(finetuned: str, task: GlueTask, output_dir: Path, stages: dict[str
         logger.removeHandler(log)
 
 
-def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: str | None, batch_size: int,
+def time_and_report(output_dir: Path, task, finetuned: str, glue_dir: str | None, batch_size: int,
                     repeats: int) -> dict:
     """Time every finished point interleaved on the dev set, then write results.json, .md and .png.
 
@@ -156,10 +172,10 @@ def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     runners, datas = {}, {}
     for p in points:
-        length = p.get("max_length")
-        if length not in datas:
-            datas[length] = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=length)
-        data = datas[length]
+        key = (p.get("max_length"), p.get("head_tail", False))
+        if key not in datas:
+            datas[key] = TaskData.for_model(task, finetuned, glue_dir=glue_dir, max_seq_length=key[0], head_tail=key[1])
+        data = datas[key]
         columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in data.dev.column_names]
         examples = [{c: row[c] for c in columns} for row in data.dev]
         model = load_power_or_plain(p["model"]).eval().to(device)
@@ -181,8 +197,8 @@ def time_and_report(output_dir: Path, task: GlueTask, finetuned: str, glue_dir: 
 
 TOLERANCE = 1.0  # points of dev metric: the paper's "under 1 % loss"
 POWER_KINDS = ("power", "power-fraction")  # count mode (the paper's) and fraction mode (issue 11)
-BASELINE_KINDS = ("truncation", "truncation-retrained", "layers", "random")
-PER_CONFIGURATION = ("seed", "lambda", "layers", "max_length")  # numbers that name a point, not measure it
+BASELINE_KINDS = ("truncation", "truncation-retrained", "head-tail-retrained", "layers", "random")
+PER_CONFIGURATION = ("seed", "lambda", "target_flops", "layers", "max_length")  # numbers that name a point, not measure it
 
 
 def aggregate(runs: list[dict]) -> list[dict]:
@@ -228,7 +244,7 @@ def headline_point(points: list[dict], metric: str, kind: str = "power") -> tupl
 def curve(points: list[dict], kind: str, key: str = "dev_seconds") -> list[dict]:
     """The points of one kind sorted by `key`; truncation and fewer layers end at the plain model (k = all, m = all)."""
     chosen = [p for p in points if p["kind"] == kind]
-    if chosen and kind in ("truncation", "truncation-retrained", "layers"):
+    if chosen and kind in ("truncation", "truncation-retrained", "head-tail-retrained", "layers"):
         chosen += [p for p in points if p["kind"] == "plain"]
     return sorted(chosen, key=lambda p: p[key])
 
@@ -277,9 +293,9 @@ def _write_table(report: dict, path: Path) -> None:
                   "configuration, so it is compared point to point. \"faster than all\": the PoWER point is "
                   "faster than every point of that baseline, compared with its fastest. A dash: no such baseline "
                   "was run. The last column: the other retention mode's PoWER curve at the same time.", "",
-                  "| PoWER point | time (s) | PoWER | truncation | truncation, re-trained at k | fewer layers "
-                  "| random, same configuration | PoWER, other mode |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| PoWER point | time (s) | PoWER | truncation | truncation, re-trained at k | head+tail, re-trained "
+                  "at k | fewer layers | random, same configuration | PoWER, other mode |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for p in sorted((p for p in points if p["kind"] in POWER_KINDS), key=lambda p: p["dev_seconds"]):
             other = next(k for k in POWER_KINDS if k != p["kind"])
             cells = [_baseline_cell(points, kind, p, metric) for kind in (*BASELINE_KINDS, other)]
@@ -298,8 +314,9 @@ def _same_configuration(random: dict, power: dict) -> bool:
     """A random-elimination point twins the PoWER point of its lambda (older sweeps: of its retention)."""
     if random.get("mode", "count") != power.get("mode", "count"):
         return False
-    if "lambda" in random and "lambda" in power:
-        return random["lambda"] == power["lambda"]
+    for key in ("lambda", "target_flops"):
+        if key in random and key in power:
+            return random[key] == power[key]
     return random["retention"] == power["retention"]
 
 
@@ -327,13 +344,15 @@ def _write_plot(report: dict, path: Path) -> None:
 
     metric = report["metric"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
-    styles = (("power", "o-", "PoWER (lambda)"), ("power-fraction", "D-", "PoWER, fraction mode (lambda)"),
+    styles = (("power", "o-", "PoWER (lambda or FLOP target)"),
+              ("power-fraction", "D-", "PoWER, fraction mode (lambda or FLOP target)"),
               ("random", "x--", "random elimination, same configuration"),
               ("layers", "s--", "first m layers, fine-tuned (m)"), ("truncation", "^--", "first k tokens (k)"),
               ("truncation-retrained", "v--", "first k tokens, re-trained at k (k)"),
+              ("head-tail-retrained", "<--", "first k/4 + last 3k/4 tokens, re-trained at k (k)"),
               ("plain", "*", "plain"))
     tags = {"power": "lambda", "power-fraction": "lambda", "layers": "layers", "truncation": "max_length",
-            "truncation-retrained": "max_length"}
+            "truncation-retrained": "max_length", "head-tail-retrained": "max_length"}
     for ax, key in zip(axes, ("dev_seconds", "flop_fraction"), strict=True):
         for kind, marker, label in styles:
             chosen = curve(report["points"], kind, key)
@@ -343,8 +362,9 @@ def _write_plot(report: dict, path: Path) -> None:
                         yerr=[100 * p.get(f"{metric}_std", 0.0) for p in chosen], capsize=3,
                         markersize=10 if kind == "plain" else 6)
             for p in chosen:
-                if kind in tags and tags[kind] in p:
-                    ax.annotate(f"{p[tags[kind]]:g}", (p[key], 100 * p[metric]), textcoords="offset points",
+                tag = "target_flops" if "target_flops" in p else tags.get(kind)
+                if tag in p:
+                    ax.annotate(f"{p[tag]:g}", (p[key], 100 * p[metric]), textcoords="offset points",
                                 xytext=(4, 4), fontsize=7)
     plain = next(p for p in report["points"] if p["kind"] == "plain")
     for ax in axes:

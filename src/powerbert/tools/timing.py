@@ -157,7 +157,7 @@ def time_interleaved(runners: dict[str, tuple], repeats: int, device: torch.devi
 # --- one variant in a process of its own ------------------------------------------------------------------
 def load_variant(name: str, spec: dict):
     """The model a variant times: the PoWER model or its plain classifier, in PyTorch or from an export folder."""
-    from ..deploy.exported_model import load_exported
+    from ..deploy.loader import load_exported
     from ..deploy.torch_kernels import use_onednn_linears
     from ..deploy.torch_precision import with_precision
     from ..modeling import PowerModel

@@ -1,6 +1,7 @@
 """GLUE data: from a folder in the standard layout, or from the Hugging Face hub, tokenized for training."""
 
 import csv
+import functools
 import os
 import sys
 from pathlib import Path
@@ -97,17 +98,37 @@ def model_max_length(tokenizer: PreTrainedTokenizerBase, config) -> int:
     return min(limit, tokenizer.model_max_length or limit)
 
 
-def tokenize(dataset: DatasetDict | Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int):
-    """Tokenize text_a[, text_b] (truncated to max_length) and keep labels; padding is left to the collator."""
-    columns = dataset["train"].column_names if isinstance(dataset, DatasetDict) else dataset.column_names
+def tokenize(dataset: DatasetDict | Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int,
+             head_tail: bool = False):
+    """Tokenize text_a[, text_b] (truncated to max_length) and keep labels; padding is left to the collator.
+
+    head_tail: a text longer than max_length keeps its first quarter and its last three quarters of the room
+    (Sun et al. 2019, "How to fine-tune BERT for text classification": a strong baseline on long reviews)
+    instead of its first max_length tokens."""
+    columns = dataset.column_names
+    columns = columns["train"] if isinstance(columns, dict) else columns
     pair = "text_b" in columns
+    if head_tail and pair:
+        raise PowerBertError("head+tail truncation applies to a single text column, not to pairs")
 
     def encode(batch: dict) -> dict:
         texts = (batch["text_a"], batch["text_b"]) if pair else (batch["text_a"],)
+        if head_tail:
+            return {k: [_head_tail(v, max_length) for v in values]
+                    for k, values in tokenizer(*texts, truncation=False, verbose=False).items()}
         return tokenizer(*texts, truncation=True, max_length=max_length)
 
     tokenized = dataset.map(encode, batched=True, remove_columns=[c for c in columns if c != "label"], desc="tokenize")
     return tokenized.rename_column("label", "labels")
+
+
+def _head_tail(values: list, max_length: int) -> list:
+    """The first and last special tokens, the first quarter of the room from the text's head, the rest from its tail."""
+    if len(values) <= max_length:
+        return values
+    room = max_length - 2
+    head = room // 4
+    return [values[0], *values[1 : 1 + head], *values[len(values) - 1 - (room - head) : -1], values[-1]]
 
 
 class TaskData:
@@ -122,17 +143,22 @@ class TaskData:
         max_seq_length: int | None = None,
         max_train_samples: int | None = None,
         seed: int = 42,
+        head_tail: bool = False,
     ) -> None:
         self.task, self.tokenizer = task, tokenizer
         limit = model_max_length(tokenizer, model_config)
-        self.max_seq_length = max_seq_length or min(task.hyper.max_seq_length, limit)
+        default = min(task.hyper.max_seq_length, limit) if task.hyper.max_seq_length else limit  # 0: the model's
+        self.max_seq_length = max_seq_length or default
         if self.max_seq_length > limit:
             raise PowerBertError(f"--max-seq-length {self.max_seq_length} exceeds the model's limit of {limit} tokens")
-        raw = load_glue(task, glue_dir)
+        raw = load_glue(task, glue_dir) if isinstance(task, GlueTask) else task.splits  # a user's data: read already
         if max_train_samples:
-            raw["train"] = raw["train"].shuffle(seed=seed).select(range(min(max_train_samples, len(raw["train"]))))
-        tokenized = tokenize(raw, tokenizer, self.max_seq_length)
-        self.train, self.dev = tokenized["train"], tokenized["validation"]
+            raw = DatasetDict({**raw, "train": raw["train"].shuffle(seed=seed).select(
+                range(min(max_train_samples, len(raw["train"]))))})
+        self._raw_train, self._head_tail = raw["train"], head_tail
+        self.dev = tokenize(raw["validation"], tokenizer, self.max_seq_length, head_tail)
+        # user data with a --test-file
+        self.test = tokenize(raw["test"], tokenizer, self.max_seq_length, head_tail) if "test" in raw else None
         self.collator = DataCollatorWithPadding(tokenizer)
 
     @classmethod
@@ -140,6 +166,21 @@ class TaskData:
         """TaskData tokenized with the tokenizer that lies in (or is named by) model_dir."""
         config = load_config(model_dir)
         return cls(task, load_tokenizer(model_dir), config, **kwargs)
+
+    @functools.cached_property
+    def train(self) -> Dataset:
+        """The training split, tokenized when first used: evaluation and timing never pay for it."""
+        return tokenize(self._raw_train, self.tokenizer, self.max_seq_length, self._head_tail)
+
+    def split(self, name: str) -> Dataset:
+        """The tokenized dev or test split by name."""
+        if name == "test" and self.test is None:
+            raise PowerBertError("these data have no test split; pass --test-file")
+        return self.test if name == "test" else self.dev
+
+    def train_lengths(self) -> list[int]:
+        """Real (unpadded) token count of every training input."""
+        return [len(ids) for ids in self.train["input_ids"]]
 
     def dev_lengths(self) -> list[int]:
         """Real (unpadded) token count of every dev input."""

@@ -21,8 +21,9 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..algorithm.budget import LR_MULTIPLIER, WARMUP_SHARE, FlopBudget, config_for_target, min_flop_fraction
 from ..algorithm.retention import CONFIG_NAME, PowerConfig, fractions_from_means, is_collapsed, retention_from_masses
-from ..distributed import cpu_only, is_main_process, on_main_process
+from ..distributed import cpu_only, is_main_process, on_main_process, world_size
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
 from ..modeling import PowerModel, load_classifier
@@ -42,40 +43,56 @@ class StageOptions:
 
 
 class SearchTrainer(Trainer):
-    """Trainer for the configuration search: loss + lambda * regulariser, r_j at their own learning rate."""
+    """Trainer for the configuration search: loss + lambda * regulariser (or the FLOP budget's constraint term),
+    r_j and the budget's multipliers at their own learning rates."""
 
-    def __init__(self, *args, lambda_: float, lr_retention: float, **kwargs) -> None:
+    def __init__(self, *args, lambda_: float, lr_retention: float, lr_multiplier: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.lambda_, self.lr_retention = lambda_, lr_retention
+        self.lambda_, self.lr_retention, self.lr_multiplier = lambda_, lr_retention, lr_multiplier
 
     def create_optimizer(self, model=None):
         if self.optimizer is None:
             opt_model = self.model if model is None else model
             named = [(n, p) for n, p in opt_model.named_parameters() if p.requires_grad]
             groups = [
-                {"params": [p for n, p in named if not n.startswith("soft_extract.")]},
+                {"params": [p for n, p in named if not n.startswith(("soft_extract.", "flop_budget."))]},
                 {"params": [p for n, p in named if n.startswith("soft_extract.")], "lr": self.lr_retention},
             ]
+            budget = [p for n, p in named if n.startswith("flop_budget.")]
+            if budget:
+                groups.append({"params": budget, "lr": self.lr_multiplier})
             optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
             self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
-        loss = loss + self.lambda_ * self.accelerator.unwrap_model(model).retention_penalty()
+        power = self.accelerator.unwrap_model(model)
+        if self.lambda_:
+            loss = loss + self.lambda_ * power.retention_penalty()
+        if power.flop_budget is not None:
+            loss = loss + power.flop_budget.penalty(power.soft_masses(), self.state.global_step)
         return (loss, outputs) if return_outputs else loss
 
 
 class ClipRetention(TrainerCallback):
-    """Projects every r_j back onto [0, 1] after each optimizer step, and logs the masses each epoch."""
+    """Projects every r_j back onto [0, 1] after each optimizer step, records the FLOP budget's path, and logs
+    the masses each epoch."""
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         for soft in model.soft_extract:
             soft.clip_()
+        if model.flop_budget is not None and (state.global_step % 10 == 0 or state.global_step == state.max_steps):
+            model.flop_budget.record(model.soft_masses(), state.global_step)
 
     def on_epoch_end(self, args, state, control, model=None, **kwargs):
         masses = ", ".join(f"{m:.1f}" for m in model.retention_masses())
-        logger.info("epoch %.0f retention masses: %s", state.epoch, masses)
+        budget = ""
+        if model.flop_budget is not None:
+            point = model.flop_budget.record(model.soft_masses(), state.global_step)
+            budget = (f"; expected FLOP fraction {point['expected_fraction']:.3f} (target now {point['target']:.3f}, "
+                      f"multipliers {point['lambda_1']:.3f}, {point['lambda_2']:.3f})")
+        logger.info("epoch %.0f retention masses: %s%s", state.epoch, masses, budget)
 
 
 def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: int, keep_best: bool,
@@ -152,6 +169,7 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
         id2label=labels,
         label2id={v: k for k, v in labels.items()},
         problem_type="regression" if task.is_regression else "single_label_classification",
+        ignore_mismatched_sizes=True,  # a classifier of other labels (a hub checkpoint, say) gets a new head
         **model_kwargs,
     )
     work_dir = Path(str(output_dir) + ".checkpoints")
@@ -164,31 +182,60 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
 
 
 def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, lambda_: float,
-           lr_retention: float, seed: int = 42, mode: str = "count") -> PowerConfig:
+           lr_retention: float | None, seed: int = 42, mode: str = "count", target_flops: float | None = None,
+           lr_multiplier: float = LR_MULTIPLIER) -> PowerConfig:
     """Stage 2: learn retention parameters with Soft-Extract layers and derive the configuration from them:
     l_j from their masses (count mode), or rho_j from their means over relative-rank bins (fraction mode).
 
+    target_flops: instead of a fixed lambda, a FLOP budget (budget.py) drives the soft configuration's expected
+    FLOP fraction to this target, and the hard configuration is scaled to meet it on the training inputs.
+    lr_retention None: chosen from the number of steps, so that every r_j can fall to 0.
     Keeps the last epoch (as the original). Writes the search weights with the derived configuration
     (a loadable PoWER model) and the raw retention parameters to output_dir.
     """
     torch.manual_seed(seed)
     power = PowerModel.keep_all(load_classifier(model_dir), data.max_seq_length)
-    power.enable_search(data.max_seq_length, mode)
+    hidden, ffn = power.config.hidden_size, power.adapter.ffn_size
+    train_lengths = data.train_lengths()
+    # optimizer steps from the data set's size (building the length-grouped loader here would sort it twice)
+    per_epoch = math.ceil(len(data.train) / (stage.batch_size * world_size()))
+    steps = max(1, round(per_epoch * stage.epochs))
+    if lr_retention is None:
+        lr_retention = auto_lr_retention(steps)
+    budget = None
+    if target_flops is not None:
+        check_target_reachable(target_flops, train_lengths, hidden, ffn, power.num_layers)
+        budget = FlopBudget(target_flops, train_lengths, hidden, ffn, mode, round(steps * WARMUP_SHARE))
+        # ranks no input reaches would keep r = 1 (no gradient) and inflate the masses
+        longest = max(train_lengths + data.dev_lengths())
+        power.enable_search(min(data.max_seq_length, longest), mode, budget)
+    else:
+        power.enable_search(data.max_seq_length, mode)
     work_dir = Path(str(output_dir) + ".checkpoints")
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=False, trainer_cls=SearchTrainer,
-                       lambda_=lambda_, lr_retention=lr_retention, callbacks=[ClipRetention()])
-    # optimizer steps from the data set's size (building the length-grouped loader here would sort it twice)
-    per_epoch = math.ceil(len(data.train) / (trainer.args.train_batch_size * trainer.args.world_size))
-    warn_if_retention_cannot_reach_zero(lr_retention, round(per_epoch * stage.epochs))
+                       lambda_=0.0 if budget else lambda_, lr_retention=lr_retention, lr_multiplier=lr_multiplier,
+                       callbacks=[ClipRetention()])
+    warn_if_retention_cannot_reach_zero(lr_retention, steps)
     _train(trainer, work_dir)
     masses = power.retention_masses()
     retention_parameters = [soft.retention.detach().cpu().tolist() for soft in power.soft_extract]
-    config = PowerConfig(
-        retention=retention_from_masses(masses) if mode == "count" else fractions_from_means(masses),
-        masses=masses,
-        metadata={"lambda": lambda_, "lr_retention": lr_retention, "max_seq_length": data.max_seq_length},
-        mode=mode,
-    )
+    metadata = {"lr_retention": lr_retention, "max_seq_length": data.max_seq_length}
+    if budget is None:
+        metadata["lambda"] = lambda_
+        retention = retention_from_masses(masses) if mode == "count" else fractions_from_means(masses)
+    else:
+        retention, scale, reached = config_for_target(masses, train_lengths, hidden, ffn, target_flops, mode)
+        expected = float(budget.expected_fraction(power.soft_masses().detach()))
+        metadata.update(target_flops=target_flops, reached_flops_train=round(reached, 4),
+                        expected_flops_soft=round(expected, 4), mass_scale=round(scale, 4),
+                        lr_multiplier=lr_multiplier, multiplier_path=budget.path)
+        logger.info("FLOP budget: target %.3f, soft configuration at %.3f, hard configuration %s at %.3f on the "
+                    "training inputs (masses scaled by %.3f)", target_flops, expected, retention, reached, scale)
+        if abs(reached - target_flops) > TARGET_TOLERANCE:
+            logger.warning("the configuration reaches %.3f of the FLOPs, not the target %.3f: counts are whole "
+                           "vectors and these inputs are short; the nearest configuration was kept",
+                           reached, target_flops)
+    config = PowerConfig(retention=retention, masses=masses, metadata=metadata, mode=mode)
     power.set_retention(config)
 
     def write(tmp: Path) -> None:
@@ -197,6 +244,26 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
 
     on_main_process(lambda: _publish(output_dir, work_dir, write))
     return config
+
+
+TARGET_TOLERANCE = 0.03  # a reached FLOP fraction further than this from the target is warned about
+
+
+def auto_lr_retention(steps: int) -> float:
+    """A retention learning rate at which every r_j can fall from 1 to 0 in the search (twice over, so that the
+    schedule's warm-up and decay leave room): what the search uses when it is not given one."""
+    return min(0.1, 4 / steps)
+
+
+def check_target_reachable(target: float, lengths: list[int], hidden: int, ffn: int, num_layers: int) -> None:
+    """Stop before training when no configuration can reach the target on these inputs."""
+    floor = min_flop_fraction(lengths, hidden, ffn, num_layers)
+    if target < floor:
+        raise PowerBertError(f"--target-flops {target:g} cannot be reached: on these inputs even [CLS] alone after "
+                             f"the first attention block needs {floor:.3f} of the FLOPs; ask for {floor:.2f} or more")
+    if target < floor + TARGET_TOLERANCE:
+        logger.warning("--target-flops %g is close to the least any configuration reaches on these inputs (%.3f): "
+                       "the search will keep little more than [CLS]", target, floor)
 
 
 def retention_reach(lr_retention: float, steps: int) -> float:
@@ -242,13 +309,15 @@ def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptio
 
 
 @torch.inference_mode()
-def predict(model: torch.nn.Module, data: TaskData, batch_size: int = 64) -> np.ndarray:
-    """Logits on the dev set (dynamic padding, in order), with a progress bar."""
+def predict(model: torch.nn.Module, data: TaskData, batch_size: int = 64, split: str = "dev") -> np.ndarray:
+    """Logits on the dev (or test) set (dynamic padding, in order), with a progress bar."""
     model.eval()
-    columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in data.dev.column_names]
+    rows_of = data.split(split)
+    columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in rows_of.column_names]
     outputs = []
-    for start in tqdm(range(0, len(data.dev), batch_size), desc="evaluate", unit="batch", disable=not is_main_process()):
-        rows = data.dev[start : start + batch_size]
+    for start in tqdm(range(0, len(rows_of), batch_size), desc=f"evaluate {split}", unit="batch",
+                      disable=not is_main_process()):
+        rows = rows_of[start : start + batch_size]
         batch = data.collator([{c: rows[c][i] for c in columns} for i in range(len(rows["input_ids"]))])
         batch = {k: v.to(model.device) for k, v in batch.items()}
         outputs.append(model(**batch).logits.float().cpu().numpy())
@@ -262,14 +331,15 @@ def load_power_or_plain(model_dir: str) -> PowerModel:
     return PowerModel.keep_all(load_classifier(model_dir), 1_000_000)
 
 
-def evaluate(model_dir: str, data: TaskData, batch_size: int = 64, model=None) -> dict:
-    """Dev metrics of a saved model (or of `model`, loaded from it some other way, e.g. int8 or exported),
-    with the fraction of encoder FLOPs it needs on the dev set where the model can count them."""
+def evaluate(model_dir: str, data: TaskData, batch_size: int = 64, model=None, split: str = "dev") -> dict:
+    """Dev (or test) metrics of a saved model (or of `model`, loaded from it some other way, e.g. int8 or exported),
+    with the fraction of encoder FLOPs it needs on those inputs where the model can count them."""
     model = load_power_or_plain(model_dir) if model is None else model
-    logits = predict(model, data, batch_size)
-    metrics = data.metrics(logits, np.asarray(data.dev["labels"]))
+    logits = predict(model, data, batch_size, split)
+    rows = data.split(split)
+    metrics = data.metrics(logits, np.asarray(rows["labels"]))
     if isinstance(model, PowerModel):
-        metrics["flop_fraction"] = model.flop_fraction(data.dev_lengths())
+        metrics["flop_fraction"] = model.flop_fraction([len(ids) for ids in rows["input_ids"]])
     return metrics
 
 
@@ -279,7 +349,7 @@ def run_pipeline(
     output_dir: Path,
     stages: dict[str, StageOptions],
     lambda_: float,
-    lr_retention: float,
+    lr_retention: float | None,
     glue_dir: str | None = None,
     seed: int = 42,
     max_seq_length: int | None = None,
@@ -287,6 +357,8 @@ def run_pipeline(
     skip_finetune: bool = False,
     allow_collapse: bool = False,
     mode: str = "count",
+    target_flops: float | None = None,
+    lr_multiplier: float = LR_MULTIPLIER,
 ) -> dict:
     """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped."""
     output_dir = Path(output_dir)
@@ -297,7 +369,8 @@ def run_pipeline(
                              "give another --output-dir (or that --task and --model to resume it)")
     summary = previous or {
         "task": task.name, "model": str(model_name_or_path), "metric": task.metric, "seed": seed,
-        "lambda": lambda_, "lr_retention": lr_retention, "max_train_samples": max_train_samples, "retention_mode": mode,
+        "lambda": None if target_flops else lambda_, "target_flops": target_flops, "lr_retention": lr_retention,
+        "max_train_samples": max_train_samples, "retention_mode": mode,
         "stages": {name: vars(options) for name, options in stages.items()}, "stage_seconds": {},
     }
     data = TaskData.for_model(task, model_name_or_path, glue_dir=glue_dir, max_seq_length=max_seq_length,
@@ -323,9 +396,14 @@ def run_pipeline(
     search_dir = output_dir / "search"
     if not search_dir.is_dir():
         timed("search", lambda: search(str(finetuned), data, search_dir, stages["search"], lambda_, lr_retention, seed,
-                                       mode))
+                                       mode, target_flops, lr_multiplier))
     config = PowerConfig.from_pretrained(search_dir)
     summary["retention"], summary["retention_masses"] = config.retention, config.masses
+    summary["lr_retention"] = config.metadata.get("lr_retention", lr_retention)
+    if target_flops is not None:
+        summary["flop_budget"] = {k: config.metadata.get(k) for k in (
+            "target_flops", "reached_flops_train", "expected_flops_soft", "mass_scale", "lr_multiplier",
+            "multiplier_path")}
     on_main_process(lambda: write_json_atomic(summary_path, summary))
     logger.info("retention configuration %s from masses %s", config.retention,
                 ", ".join(f"{m:.2f}" for m in config.masses or []))
@@ -339,6 +417,11 @@ def run_pipeline(
     summary["power_dev"] = evaluate(str(power_dir), data)
     summary["flop_fraction"] = summary["power_dev"].pop("flop_fraction")
     summary["finetune_dev"].pop("flop_fraction", None)
+    if data.test is not None:  # a --test-file: the final figures of both models on it
+        for name, folder in (("finetune_test", finetuned), ("power_test", power_dir)):
+            if name not in summary:
+                summary[name] = evaluate(str(folder), data, split="test")
+                on_main_process(lambda: write_json_atomic(summary_path, summary))
     summary["complete"] = True
     on_main_process(lambda: write_json_atomic(summary_path, summary))
     return summary

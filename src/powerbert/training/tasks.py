@@ -38,6 +38,8 @@ class GlueTask:
     has_header: bool = True
     label_names: tuple[str, ...] | None = None  # readable names for id2label, when the file's labels are 0/1
 
+    always_f1 = False  # user data sets report F1 beside accuracy; GLUE tasks report their own metric
+
     @property
     def num_labels(self) -> int:
         return 1 if self.labels is None else len(self.labels)
@@ -96,8 +98,8 @@ def get_task(name: str) -> GlueTask:
     return TASKS[key]
 
 
-def compute_metrics(task: GlueTask, predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """The task's usual metrics from logits (or regression outputs) and gold labels."""
+def compute_metrics(task, predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """The task's usual metrics from logits (or regression outputs) and gold labels (a GLUE task or a user's)."""
     if task.is_regression:
         preds = np.asarray(predictions).reshape(-1)
         return {
@@ -106,8 +108,8 @@ def compute_metrics(task: GlueTask, predictions: np.ndarray, labels: np.ndarray)
         }
     preds = np.asarray(predictions).argmax(axis=-1)
     metrics = {"accuracy": float(accuracy_score(labels, preds))}
-    if task.metric == "f1":
-        metrics["f1"] = float(f1_score(labels, preds))
+    if task.metric == "f1" or task.always_f1:  # the positive class's F1 for two classes, else macro-F1
+        metrics["f1"] = float(f1_score(labels, preds, average="binary" if task.num_labels == 2 else "macro"))
     if task.metric == "matthews_correlation":
         metrics["matthews_correlation"] = float(matthews_corrcoef(labels, preds))
     return metrics

@@ -1,0 +1,29 @@
+"""`load_exported`: the one loader that picks ONNX Runtime or OpenVINO from what an export folder holds.
+
+It sits above the runtime classes (which import only their base class), so nothing in deploy/ imports in a circle.
+"""
+
+import os
+
+from ..errors import PowerBertError
+from .exported_model import ExportedModelForSequenceClassification
+from .exporter import read_export_config
+from .openvino_model import OVModelForSequenceClassification
+from .ort_model import ORTModelForSequenceClassification
+
+
+def load_exported(model_dir: str | os.PathLike, dtype: str = "fp32") -> ExportedModelForSequenceClassification:
+    """The runtime class an export folder was made for (ONNX Runtime or OpenVINO), opened for inference.
+
+    dtype="bf16" asks OpenVINO for bf16 inference (a run-time hint, not a file); ONNX Runtime runs the precision
+    the folder was exported at.
+    """
+    runtime = read_export_config(model_dir).get("runtime")
+    if runtime == "openvino":
+        return OVModelForSequenceClassification.from_pretrained(model_dir, dtype=dtype)
+    if runtime == "onnxruntime":
+        if dtype != "fp32":
+            raise PowerBertError(f"{model_dir} is an ONNX Runtime export: it runs at the precision it was exported "
+                                 f"at; --dtype {dtype} applies to OpenVINO exports and PyTorch models")
+        return ORTModelForSequenceClassification.from_pretrained(model_dir)
+    raise PowerBertError(f"{model_dir}: unknown runtime {runtime!r} in its export_config.json; export it again")

@@ -23,6 +23,7 @@ def add_user_data_options(parser, title: str = "your own data, instead of --task
     group.add_argument("--regression", action="store_true", help="treat numeric labels as a regression")
     group.add_argument("--validation-split-percentage", type=float,
                        help="without validation data: the share of training rows held out (default 10, by --seed)")
+    group.add_argument("--max-test-samples", type=int, help="evaluate on a seeded sample of this many test rows")
     group.add_argument("--metric", help="metric that picks the best epoch: accuracy or f1 (classes, default "
                        "accuracy), pearson or spearman (regression, default spearman)")
 
@@ -103,6 +104,7 @@ VALUE_RULES = {
     "repeats": (lambda v: v >= 1, "at least 1"),
     "examples": (lambda v: v >= 1, "at least 1"),
     "max_examples": (lambda v: v >= 1, "at least 1"),
+    "max_test_samples": (lambda v: v >= 1, "at least 1"),
     "max_seq_length": (lambda v: v >= 2, "at least 2 ([CLS] and [SEP])"),
     "validation_split_percentage": (lambda v: 0 < v < 100, "in (0, 100)"),
     "seed": (lambda v: v >= 0, "a number >= 0"),

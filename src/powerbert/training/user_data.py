@@ -37,6 +37,7 @@ class DataOptions:
     label_column: str = "label"
     regression: bool = False
     validation_split_percentage: float = 10.0
+    max_test_samples: int | None = None
     metric: str | None = None
     seed: int = 42
 
@@ -83,6 +84,9 @@ def load_user_task(options: DataOptions) -> UserTask:
         _check_columns(data, [*text_columns, options.label_column], split)
     if "validation" not in raw:
         raw = _carve_validation(raw, options.validation_split_percentage, options.seed)
+    if options.max_test_samples and "test" in raw and options.max_test_samples < len(raw["test"]):
+        # a fixed, seeded sample: the same rows for every model evaluated with the same seed
+        raw["test"] = raw["test"].shuffle(seed=options.seed).select(range(options.max_test_samples))
     splits = DatasetDict({split: _check_texts(data, text_columns, split).rename_columns(
         {c: f"text_{'ab'[i]}" for i, c in enumerate(text_columns)}) for split, data in raw.items()})
     splits = DatasetDict({s: d.select_columns([*(f"text_{'ab'[i]}" for i in range(len(text_columns))),

@@ -146,6 +146,39 @@ def build_parser() -> argparse.ArgumentParser:
     add_user_data_options(export, "OpenVINO int8: calibrate on the training inputs of your own data instead")
     export.add_argument("--seed", type=int, default=42, help="which training inputs calibrate")
 
+    serve = commands.add_parser("serve", help="serve a model over HTTP (text-embeddings-inference's classification "
+                                "API) on Ray Serve, with dynamic batching")
+    serve.add_argument("--model", required=True, help="folder of a PoWER model, a plain classifier or an export")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--replicas", type=int, default=1, help="model replicas (on this machine or the cluster)")
+    serve.add_argument("--threads", type=int, default=0, help="compute threads per replica (default: cores / replicas)")
+    serve.add_argument("--max-batch-size", type=int, default=32, help="inputs the server batches together (default 32)")
+    serve.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits to fill (default 5)")
+    serve.add_argument("--max-queued", type=int, default=64, help="requests waiting beyond the replicas' ongoing "
+                       "ones; more are answered 503 at once (default 64)")
+    serve.add_argument("--max-ongoing", type=int, default=64, help="requests one replica holds at once (default 64)")
+    serve.add_argument("--max-inputs", type=int, default=32, help="inputs in one request (default 32)")
+    serve.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body (default 1 MB)")
+    serve.add_argument("--dtype", choices=["fp32", "bf16", "int8"], default="fp32",
+                       help="PyTorch models: bf16 autocast or dynamic int8; OpenVINO exports: bf16 hint")
+    serve.add_argument("--address", help="join this Ray cluster (e.g. ray://head:10001 or auto) instead of "
+                       "starting Ray here")
+
+    loadtest = commands.add_parser("loadtest", help="concurrent clients against a server on this machine: "
+                                   "throughput, latency percentiles, errors")
+    loadtest.add_argument("--url", default="http://127.0.0.1:8080/predict")
+    loadtest.add_argument("--concurrency", type=int, default=16, help="clients (default 16)")
+    loadtest.add_argument("--rate", type=float, default=0.0, help="requests per second (default 0: each client "
+                          "sends its next request when its last one is answered)")
+    loadtest.add_argument("--duration", type=float, default=30.0, help="seconds of sending (default 30)")
+    loadtest.add_argument("--timeout", type=float, default=10.0, help="seconds a request may take (default 10)")
+    loadtest.add_argument("--max-requests", type=int, default=1_000_000)
+    loadtest.add_argument("--inputs-per-request", type=int, default=1)
+    loadtest.add_argument("--output", type=Path, help="write the report as JSON here too")
+    add_task_options(loadtest)  # the requests: a GLUE task's or your own data's validation texts
+    loadtest.add_argument("--seed", type=int, default=42)
+
     from .tools.bench import add_bench_parser
 
     add_bench_parser(commands)
@@ -168,6 +201,14 @@ def _execute(args: argparse.Namespace) -> dict:
         return run_bench(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "serve":
+        from .serving.server import ServeOptions, serve_forever
+
+        options = ServeOptions(**{k: getattr(args, k) for k in ServeOptions.__dataclass_fields__})
+        serve_forever(args.model, args.host, args.port, options, args.address)
+        return {"served": args.model, "stopped": True}
+    if args.command == "loadtest":
+        return _loadtest(args)
     model = resolve_model(args.model)
     check_model_folder(model)
     task = task_from_args(args)
@@ -226,6 +267,25 @@ def _execute(args: argparse.Namespace) -> dict:
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
 
 
+def _loadtest(args: argparse.Namespace) -> dict:
+    """`powerbert loadtest`: the validation texts of a task (or your data) as requests, then the report."""
+    from .files import write_json_atomic
+    from .tools.loadtest import check_local, load_test, request_bodies
+    from .training.data import load_glue
+    from .training.tasks import GlueTask
+
+    check_local(args.url)
+    task = task_from_args(args)
+    split = (load_glue(task, args.glue_dir) if isinstance(task, GlueTask) else task.splits)["validation"]
+    columns = [c for c in ("text_a", "text_b") if c in split.column_names]
+    sequences = list(zip(*(split[c] for c in columns)))
+    report = load_test(args.url, request_bodies(sequences, args.inputs_per_request), args.concurrency, args.rate,
+                       args.duration, args.timeout, args.max_requests)
+    if args.output:
+        write_json_atomic(args.output, report)
+    return report
+
+
 def target_flops_option(args: argparse.Namespace) -> float | None:
     """--target-flops, or --target-speedup as a FLOP fraction; neither together nor with --lambda."""
     flops, speedup = getattr(args, "target_flops", None), getattr(args, "target_speedup", None)
@@ -260,19 +320,15 @@ def _inference_model(model_dir: str, quantize: str | None, dtype: str):
     """An export folder on its runtime, a bf16 or int8 PyTorch model, or None (evaluate loads the fp32 model itself)."""
     from .deploy.exporter import EXPORT_CONFIG
 
-    if (Path(model_dir) / EXPORT_CONFIG).is_file():
-        if quantize:
-            raise PowerBertError(f"{model_dir} is an export; its precision was fixed by `powerbert export --quantize`")
-        from .deploy.loader import load_exported
-
-        return load_exported(model_dir, dtype)
+    exported = (Path(model_dir) / EXPORT_CONFIG).is_file()
+    if exported and quantize:
+        raise PowerBertError(f"{model_dir} is an export; its precision was fixed by `powerbert export --quantize`")
     if quantize and dtype != "fp32":
         raise PowerBertError("--quantize int8 and --dtype bf16 do not combine on PyTorch; choose one")
-    if quantize or dtype != "fp32":
-        from .deploy.torch_precision import with_precision
-        from .training.stages import load_power_or_plain
+    if exported or quantize or dtype != "fp32":
+        from .deploy.loader import load_for_inference
 
-        return with_precision(load_power_or_plain(model_dir), quantize or dtype)
+        return load_for_inference(model_dir, quantize or dtype)
     return None
 
 

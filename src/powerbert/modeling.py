@@ -23,7 +23,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .algorithm.budget import FlopBudget
 from .algorithm.extract import SoftExtract, hard_extract
-from .algorithm.retention import FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
+from .algorithm.retention import CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
 from .errors import PowerBertError, first_line
@@ -303,3 +303,9 @@ def load_classifier(name_or_path: str | os.PathLike, **kwargs) -> PreTrainedMode
     except (OSError, ValueError, KeyError, RuntimeError) as err:
         raise PowerBertError(f"cannot load a classifier from {name_or_path}: {first_line(err)}") from None
 
+
+def load_power_or_plain(model_dir: str | os.PathLike) -> PowerModel:
+    """A saved PoWER model, or a plain fine-tuned classifier wrapped to keep every token (the same logits)."""
+    if (Path(model_dir) / CONFIG_NAME).is_file():
+        return PowerModel.from_pretrained(model_dir)
+    return PowerModel.keep_all(load_classifier(model_dir), 1_000_000)

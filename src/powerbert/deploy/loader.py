@@ -4,6 +4,7 @@ It sits above the runtime classes (which import only their base class), so nothi
 """
 
 import os
+from pathlib import Path
 
 from ..errors import PowerBertError
 from .exported_model import ExportedModelForSequenceClassification
@@ -27,3 +28,16 @@ def load_exported(model_dir: str | os.PathLike, dtype: str = "fp32") -> Exported
                                  f"at; --dtype {dtype} applies to OpenVINO exports and PyTorch models")
         return ORTModelForSequenceClassification.from_pretrained(model_dir)
     raise PowerBertError(f"{model_dir}: unknown runtime {runtime!r} in its export_config.json; export it again")
+
+
+def load_for_inference(model_dir: str | os.PathLike, dtype: str = "fp32"):
+    """Whatever a folder holds, ready to serve: an export on its runtime, a PoWER model, or a plain classifier
+    (wrapped to keep every token: the same logits, and the same input checks)."""
+    from ..modeling import load_power_or_plain
+    from .exporter import EXPORT_CONFIG
+    from .torch_precision import with_precision
+
+    if (Path(model_dir) / EXPORT_CONFIG).is_file():
+        return load_exported(model_dir, dtype)
+    model = load_power_or_plain(model_dir).eval()
+    return model if dtype == "fp32" else with_precision(model, dtype)

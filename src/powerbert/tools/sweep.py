@@ -20,13 +20,12 @@ from ..algorithm.budget import LR_MULTIPLIER
 from ..algorithm.retention import PowerConfig, encoder_flops, is_collapsed
 from ..distributed import is_main_process, on_main_process
 from ..files import save_figure_atomic, write_json_atomic, write_text_atomic
-from ..modeling import PowerModel, load_classifier
+from ..modeling import PowerModel, load_classifier, load_power_or_plain
 from ..training.data import TaskData
 from ..training.stages import (
     StageOptions,
     evaluate,
     finetune,
-    load_power_or_plain,
     retrain,
     search,
 )

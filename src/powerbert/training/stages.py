@@ -22,11 +22,11 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..algorithm.budget import LR_MULTIPLIER, WARMUP_SHARE, FlopBudget, config_for_target, min_flop_fraction
-from ..algorithm.retention import CONFIG_NAME, PowerConfig, fractions_from_means, is_collapsed, retention_from_masses
+from ..algorithm.retention import PowerConfig, fractions_from_means, is_collapsed, retention_from_masses
 from ..distributed import cpu_only, is_main_process, on_main_process, world_size
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
-from ..modeling import PowerModel, load_classifier
+from ..modeling import PowerModel, load_classifier, load_power_or_plain
 from .data import TaskData
 from .tasks import GlueTask
 
@@ -322,13 +322,6 @@ def predict(model: torch.nn.Module, data: TaskData, batch_size: int = 64, split:
         batch = {k: v.to(model.device) for k, v in batch.items()}
         outputs.append(model(**batch).logits.float().cpu().numpy())
     return np.concatenate(outputs)
-
-
-def load_power_or_plain(model_dir: str) -> PowerModel:
-    """A saved PoWER model, or a plain fine-tuned classifier wrapped to keep every token."""
-    if (Path(model_dir) / CONFIG_NAME).is_file():
-        return PowerModel.from_pretrained(model_dir)
-    return PowerModel.keep_all(load_classifier(model_dir), 1_000_000)
 
 
 def evaluate(model_dir: str, data: TaskData, batch_size: int = 64, model=None, split: str = "dev") -> dict:

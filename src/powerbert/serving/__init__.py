@@ -1,0 +1,1 @@
+"""Serving over HTTP: text-embeddings-inference's classification API on Ray Serve, with dynamic batching."""

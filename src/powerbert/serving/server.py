@@ -1,0 +1,228 @@
+"""`powerbert serve`: a classifier (PoWER or plain, PyTorch or an export) behind text-embeddings-inference's
+classification API, on Ray Serve.
+
+Ray Serve does what a home-made server would get wrong: replicas, a cluster when one machine is not enough,
+a bounded queue that answers 503 at once when full (`max_queued_requests`), and draining on shutdown. Each
+input of a request joins Ray Serve's dynamic batch (`@serve.batch`: up to `max_batch_size` inputs, or what came
+within `max_wait_ms`); a batch is sorted by length and run in one thread, so the event loop keeps answering
+/health and /metrics while the model works.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..architectures.adapters import max_input_length
+from ..errors import PowerBertError, first_line
+from .api import ApiError, Request, answer, parse_request
+
+logger = logging.getLogger("powerbert")
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass
+class ServeOptions:
+    """How the server batches, bounds its queue and splits the CPU."""
+
+    max_batch_size: int = 32
+    max_wait_ms: float = 5.0
+    max_queued: int = 64  # requests waiting beyond the replicas' ongoing ones; more are answered 503 at once
+    max_ongoing: int = 64  # requests a replica holds at once (its batches and their waiting inputs)
+    max_inputs: int = 32  # inputs in one request (TEI's max_client_batch_size)
+    max_body_bytes: int = 1_000_000
+    replicas: int = 1
+    threads: int = 0  # compute threads per replica; 0: the machine's cores over the replicas
+    dtype: str = "fp32"
+
+
+class Classifier:
+    """One replica: the model, its tokenizer, the dynamic batch, and the counters."""
+
+    def __init__(self, model_dir: str, options: dict) -> None:
+        import torch
+        from transformers import AutoTokenizer
+
+        from ..deploy.loader import load_for_inference
+        from .metrics import Metrics
+
+        self.options = ServeOptions(**options)
+        threads = self.options.threads or max(1, (os.cpu_count() or 1) // self.options.replicas)
+        torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        self.model = load_for_inference(model_dir, self.options.dtype)
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer.padding_side = "right"
+        config = self.model.config
+        self.id2label = {int(k): v for k, v in config.id2label.items()}
+        self.max_length = min(self.tokenizer.model_max_length or 10**9, max_input_length(config))
+        self.info = {"model_id": model_dir, "model_type": {"classifier": {"id2label": self.id2label}},
+                     "max_input_length": self.max_length, "runtime": getattr(self.model, "runtime", "pytorch"),
+                     "power": getattr(self.model, "power_config", None) is not None, **asdict(self.options)}
+        self.metrics = Metrics(replica=socket.gethostname() + f"-{os.getpid()}")
+        self.compute = ThreadPoolExecutor(max_workers=1)  # one batch at a time, off the event loop
+
+    def _run(self, items: list[tuple[tuple[str, ...], bool]]) -> list[np.ndarray]:
+        """Logits of a batch of (sequence, truncate): sorted by length and cut into groups whose longest input
+        is at most twice their shortest, so that no group pays much for padding."""
+        import torch
+
+        encoded = [self.tokenizer(*texts, truncation=truncate, max_length=self.max_length if truncate else None,
+                                  verbose=False) for texts, truncate in items]
+        order = sorted(range(len(items)), key=lambda i: len(encoded[i]["input_ids"]))
+        groups: list[list[int]] = []
+        for i in order:
+            if groups and len(encoded[i]["input_ids"]) <= 2 * len(encoded[groups[-1][0]]["input_ids"]):
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        logits: list = [None] * len(items)
+        for group in groups:
+            batch = self.tokenizer.pad([encoded[i] for i in group], return_tensors="pt")
+            with torch.inference_mode():
+                out = self.model(**{k: v for k, v in batch.items() if k in MODEL_INPUTS})
+            for row, i in zip(out.logits.float().numpy(), group):
+                logits[i] = row
+        return logits
+
+    async def classify(self, items: list[tuple[tuple[str, ...], bool]]) -> list[np.ndarray]:
+        """The dynamic batch (wrapped by serve.batch in `build_app`): every input of every request lands here."""
+        self.metrics.batch(len(items))
+        return await asyncio.get_running_loop().run_in_executor(self.compute, self._run, items)
+
+    def check_lengths(self, request: Request) -> None:
+        if request.truncate:
+            return
+        for i, texts in enumerate(request.sequences):
+            length = len(self.tokenizer(*texts, verbose=False)["input_ids"])
+            if length > self.max_length:
+                raise ApiError(413, f"input {i} has {length} tokens; the model takes at most {self.max_length} "
+                               "(send truncate: true to cut it)")
+
+    async def predict(self, body: bytes, as_batch: bool = False) -> list:
+        """The answer to a request body; as_batch answers one input as a batch of one (a list of lists)."""
+        request = parse_request(body, self.options.max_inputs)
+        self.check_lengths(request)
+        logits = await asyncio.gather(*(self.classify((texts, request.truncate)) for texts in request.sequences))
+        request.single = request.single and not as_batch
+        return answer(request, np.stack(logits), self.id2label)
+
+
+def build_app(model_dir: str, options: ServeOptions):
+    """The Ray Serve application: FastAPI routes over a `Classifier` deployment."""
+    from fastapi import FastAPI, Request as HttpRequest
+    from fastapi.responses import JSONResponse, PlainTextResponse
+    from ray import serve
+
+    api = FastAPI(title="powerbert", description="text-embeddings-inference's classification API")
+
+    class Server(Classifier):
+        classify = serve.batch(max_batch_size=options.max_batch_size,
+                               batch_wait_timeout_s=options.max_wait_ms / 1000)(Classifier.classify)
+
+        async def _answer(self, http: HttpRequest, as_batch: bool = False) -> JSONResponse:
+            start = time.perf_counter()
+            status, inputs = 200, 0
+            try:
+                size = int(http.headers.get("content-length") or 0)
+                if size > self.options.max_body_bytes:
+                    raise ApiError(413, f"the body has {size} bytes; at most {self.options.max_body_bytes}")
+                body = await http.body()
+                if len(body) > self.options.max_body_bytes:
+                    raise ApiError(413, f"the body has {len(body)} bytes; at most {self.options.max_body_bytes}")
+                result = await self.predict(body, as_batch)
+                inputs = len(result) if result and isinstance(result[0], list) else 1
+                response = JSONResponse(result)
+            except ApiError as err:
+                status, response = err.status, JSONResponse(err.body(), status_code=err.status)
+            except Exception as err:  # a bug or a runtime failure: one line to the client, the trace to the log
+                logger.exception("request failed")
+                status = 500
+                response = JSONResponse({"error": first_line(err), "error_type": "backend"}, status_code=500)
+            self.metrics.request(status, time.perf_counter() - start, inputs)
+            return response
+
+        @api.post("/predict")
+        async def predict_route(self, http: HttpRequest):
+            return await self._answer(http)
+
+        @api.post("/")
+        async def root_route(self, http: HttpRequest):
+            """huggingface_hub's InferenceClient posts here; one input is answered as a batch of one (a list of
+            lists), as the Hugging Face inference API answers, so the client returns every label."""
+            return await self._answer(http, as_batch=True)
+
+        @api.get("/health")
+        async def health(self):
+            return {"status": "ok"}
+
+        @api.get("/info")
+        async def info_route(self):
+            return self.info
+
+        @api.get("/metrics")
+        async def metrics_route(self):
+            return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    deployment = serve.deployment(
+        name="powerbert", num_replicas=options.replicas, max_ongoing_requests=options.max_ongoing,
+        max_queued_requests=options.max_queued, graceful_shutdown_timeout_s=30, graceful_shutdown_wait_loop_s=0.5,
+        ray_actor_options={"num_cpus": 0},  # compute threads are set per replica; Ray need not reserve cores
+    )(serve.ingress(api)(Server))
+    return deployment.bind(model_dir, asdict(options))
+
+
+def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, address: str | None = None,
+                  ready: threading.Event | None = None, stop: threading.Event | None = None) -> None:
+    """Start Ray (or join the cluster at `address`), serve until SIGINT / SIGTERM (or `stop`), then drain."""
+    try:
+        import ray
+        from ray import serve
+    except ImportError:
+        raise PowerBertError("powerbert serve needs Ray Serve: pip install 'powerbert[serve]'") from None
+    _check_model(model_dir)
+    # a busy small machine starts Ray's HTTP proxy in more than Ray's default 5 s readiness check
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address:
+        ray.init(address=address, logging_level=logging.WARNING)
+    else:
+        ray.init(include_dashboard=False, logging_level=logging.WARNING, num_cpus=os.cpu_count())
+    try:
+        quiet = {"log_level": "WARNING", "enable_access_log": False}  # our /metrics counts requests instead
+        serve.start(http_options={"host": host, "port": port}, logging_config=quiet)
+        serve.run(build_app(model_dir, options), name="powerbert", route_prefix="/", logging_config=quiet)
+        logger.info("serving %s on http://%s:%d (%d replica(s))", model_dir, host, port, options.replicas)
+        stop = stop or threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+        if ready is not None:
+            ready.set()
+        stop.wait()
+        logger.info("draining the requests in flight, then stopping")
+        serve.shutdown()  # replicas finish their ongoing requests (graceful_shutdown_timeout_s) before they stop
+    finally:
+        ray.shutdown()
+
+
+def _check_model(model_dir: str) -> None:
+    """One line, before Ray starts, for a folder that cannot be served."""
+    from pathlib import Path
+
+    from ..deploy.exporter import EXPORT_CONFIG
+    from ..modeling import load_config
+
+    if not Path(model_dir).is_dir():
+        raise PowerBertError(f"--model {model_dir} is not a folder")
+    load_config(model_dir)  # a supported encoder classifier
+    if not (Path(model_dir) / EXPORT_CONFIG).is_file() and not any(
+            (Path(model_dir) / n).is_file() for n in ("model.safetensors", "pytorch_model.bin")):
+        raise PowerBertError(f"--model {model_dir} has no weights and is not an export")

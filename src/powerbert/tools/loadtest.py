@@ -1,0 +1,116 @@
+"""`powerbert loadtest`: N concurrent clients against a server on this machine, at a set rate for a set time.
+
+Open loop: requests are scheduled at `rate` per second whatever the server does (a closed loop, rate 0, sends
+each client's next request when its last one is answered). A request's latency counts from its scheduled
+time, so time spent waiting for a free client counts too. Bounded: loopback addresses only, at most
+`duration` seconds of sending plus `timeout` seconds of waiting, at most `max_requests` requests.
+"""
+
+import asyncio
+import ipaddress
+import itertools
+import json
+import socket
+import time
+from collections import Counter
+from urllib.parse import urlparse
+
+import numpy as np
+
+from ..errors import PowerBertError
+
+MAX_REQUESTS = 1_000_000
+
+
+def check_local(url: str) -> None:
+    """Refuse any host that is not this machine: a load test is not to be pointed at someone else's server."""
+    host = urlparse(url).hostname
+    if not host:
+        raise PowerBertError(f"--url {url!r} has no host")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror as err:
+        raise PowerBertError(f"--url {url}: cannot resolve {host} ({err.strerror})") from None
+    if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        raise PowerBertError(f"--url {url}: the load generator only targets this machine (localhost, 127.0.0.1)")
+
+
+async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, duration: float, timeout: float,
+               max_requests: int) -> dict:
+    import aiohttp
+
+    queue: asyncio.Queue = asyncio.Queue()
+    results: list[tuple[int, float]] = []  # (status, seconds); status 0: no answer (timeout or connection error)
+    start = time.perf_counter()
+    stop_at = start + duration
+    sent = 0
+
+    async def client(session) -> None:
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            scheduled, body = item
+            try:
+                async with session.post(url, data=body, headers={"Content-Type": "application/json"},
+                                        timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                status = 0
+            results.append((status, time.perf_counter() - scheduled))
+            if rate <= 0 and time.perf_counter() < stop_at and len(results) + queue.qsize() < max_requests:
+                queue.put_nowait((time.perf_counter(), next(cycle)))
+
+    cycle = itertools.cycle(bodies)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        workers = [asyncio.create_task(client(session)) for _ in range(concurrency)]
+        if rate > 0:
+            while (now := time.perf_counter()) < stop_at and sent < max_requests:
+                due = start + sent / rate
+                if due > now:
+                    await asyncio.sleep(due - now)
+                queue.put_nowait((due, next(cycle)))
+                sent += 1
+        else:
+            for _ in range(min(concurrency, max_requests)):
+                queue.put_nowait((time.perf_counter(), next(cycle)))
+            await asyncio.sleep(duration)
+        while not queue.empty() and rate <= 0:
+            queue.get_nowait()  # a closed loop stops sending at the deadline
+        for _ in workers:
+            queue.put_nowait(None)
+        await asyncio.wait_for(asyncio.gather(*workers), timeout + duration + 5)
+    elapsed = time.perf_counter() - start
+    statuses = Counter(status for status, _ in results)
+    ok = np.asarray([s for status, s in results if status == 200])
+    answered = [s for status, s in results if status != 0]
+    return {
+        "url": url, "concurrency": concurrency, "rate": rate, "duration_s": duration, "elapsed_s": round(elapsed, 3),
+        "requests": len(results), "ok": int(ok.size), "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "overloaded": statuses.get(429, 0) + statuses.get(503, 0),
+        "errors": sum(n for status, n in statuses.items() if status not in (200, 429, 503)),
+        "unanswered": statuses.get(0, 0),
+        "throughput_rps": round(ok.size / elapsed, 2),
+        **{f"p{q}_ms": round(float(np.percentile(ok, q)) * 1000, 1) if ok.size else None for q in (50, 95, 99)},
+        "max_answer_ms": round(max(answered) * 1000, 1) if answered else None,
+    }
+
+
+def load_test(url: str, bodies: list[bytes], concurrency: int = 16, rate: float = 0.0, duration: float = 30.0,
+              timeout: float = 10.0, max_requests: int = MAX_REQUESTS) -> dict:
+    """Run the load test and report throughput, latency percentiles (answered with 200) and every status."""
+    check_local(url)
+    if not bodies:
+        raise PowerBertError("no requests to send")
+    return asyncio.run(_run(url, bodies, concurrency, rate, duration, timeout, max_requests))
+
+
+def request_bodies(sequences: list[tuple[str, ...]], inputs_per_request: int = 1) -> list[bytes]:
+    """TEI request bodies from texts or pairs, `inputs_per_request` to a body."""
+    bodies = []
+    for i in range(0, len(sequences), inputs_per_request):
+        chunk = [list(s) for s in sequences[i : i + inputs_per_request]]  # [text] or [a, b]: never ambiguous
+        bodies.append(json.dumps({"inputs": chunk[0] if len(chunk) == 1 else chunk}).encode())
+    return bodies

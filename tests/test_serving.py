@@ -1,0 +1,190 @@
+"""`powerbert serve`: the TEI request format, answers like the local model's, one-line 4xx for bad requests,
+metrics, the load generator, and a graceful stop; on a tiny PoWER BERT exported to ONNX Runtime."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_classifier
+from transformers import AutoTokenizer, BertTokenizerFast
+
+from powerbert import PowerBertError, PowerConfig, get_power_model
+from powerbert.deploy import export, load_exported
+from powerbert.serving.api import ApiError, answer, parse_request, scores
+from powerbert.serving.metrics import Metrics
+from powerbert.tools.loadtest import check_local, load_test, request_bodies
+
+LABELS = {0: "dull", 1: "fine"}
+
+
+def test_requests_in_every_shape_parse_and_bad_ones_get_a_4xx_line():
+    assert parse_request(b'{"inputs": "a fine film"}', 8).sequences == [("a fine film",)]
+    pair = parse_request(b'{"inputs": ["a", "b"], "raw_scores": true}', 8)
+    assert pair.sequences == [("a", "b")] and pair.single and pair.function == "none"
+    batch = parse_request(b'{"inputs": ["a", ["b", "c"]], "parameters": {"top_k": 1, "truncate": true}}', 8)
+    assert batch.sequences == [("a",), ("b", "c")] and not batch.single and batch.top_k == 1 and batch.truncate
+    for body, status, message in [(b"{not json", 422, "not valid JSON"), (b'{"text": "a"}', 422, '"inputs"'),
+                                  (b'{"inputs": []}', 422, "inputs is empty"), (b'{"inputs": ""}', 422, "empty text"),
+                                  (b'{"inputs": ["a", 3]}', 422, "inputs[1] must be"),
+                                  (b'{"inputs": ["a", "b", "c"]}', 413, "3 inputs in one request; at most 2"),
+                                  (b'{"inputs": "a", "parameters": {"top_k": 0}}', 422, "top_k")]:
+        with pytest.raises(ApiError, match=re.escape(message)) as caught:
+            parse_request(body, 2)
+        assert caught.value.status == status and "\n" not in caught.value.message
+
+
+def test_answers_sort_labels_by_score():
+    request = parse_request(b'{"inputs": ["a", "b", "c"]}', 8)
+    rows = answer(request, np.array([[0.0, 2.0], [1.0, -1.0], [0.0, 0.0]]), LABELS)
+    assert [r[0]["label"] for r in rows] == ["fine", "dull", "dull"]
+    assert rows[0][0]["score"] == pytest.approx(scores(np.array([[0.0, 2.0]]), "softmax")[0, 1])
+    assert sum(item["score"] for item in rows[0]) == pytest.approx(1.0)
+
+
+def test_metrics_render_in_prometheus_format():
+    metrics = Metrics("r1")
+    for size in (1, 3, 32):
+        metrics.batch(size)
+    metrics.request(200, 0.01, 3)
+    metrics.request(422, 0.002)
+    text = metrics.render()
+    assert 'powerbert_requests_total{replica="r1",status="200"} 1' in text
+    assert 'powerbert_batch_size_bucket{replica="r1",le="4"} 2' in text and "powerbert_batch_size_count" in text
+    assert 'powerbert_request_latency_seconds{replica="r1",quantile="0.5"}' in text
+
+
+def test_the_load_generator_refuses_other_machines():
+    check_local("http://127.0.0.1:9/predict")
+    with pytest.raises(PowerBertError, match="only targets this machine"):
+        check_local("http://192.0.2.1:8080/predict")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, body: bytes) -> tuple[int, object]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`powerbert serve` in a process of its own, on a free port, serving a tiny PoWER BERT's ONNX export."""
+    root = tmp_path_factory.mktemp("serve")
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "fine", "film", "dull", "and"]))
+    model = tiny_classifier("bert")
+    model.config.id2label, model.config.label2id = LABELS, {v: k for k, v in LABELS.items()}
+    get_power_model(model, PowerConfig([6, 3, 2])).save_pretrained(root / "power", BertTokenizerFast(vocab_file=str(vocab)))
+    export(root / "power", root / "onnx")
+    port = _free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    process = subprocess.Popen([sys.executable, "-m", "powerbert.cli", "serve", "--model", str(root / "onnx"), "--port",
+                                str(port), "--max-inputs", "8", "--max-body-bytes", "100000"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 400  # Ray's start takes minutes on a busy 2-core machine
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        if process.poll() is not None:
+            pytest.fail(f"the server stopped: {process.stdout.read()[-2000:]}")
+        time.sleep(1)
+    else:
+        process.kill()
+        pytest.fail("the server did not come up in 400 s")
+    yield base, root / "onnx", process
+    if process.poll() is None:
+        process.kill()
+
+
+def _local(folder, texts):
+    model, tokenizer = load_exported(folder), AutoTokenizer.from_pretrained(folder)
+    with torch.inference_mode():
+        return model(**tokenizer(*texts, return_tensors="pt")).logits.softmax(-1)[0].tolist()
+
+
+def test_inference_client_gets_the_local_models_labels_and_scores(server):
+    from huggingface_hub import InferenceClient
+
+    base, folder, _ = server
+    got = InferenceClient(base_url=base).text_classification("a fine film")
+    probs = _local(folder, ["a fine film"])
+    assert sorted(((g.label, g.score) for g in got), key=lambda x: -x[1]) == pytest.approx(
+        sorted(((LABELS[i], p) for i, p in enumerate(probs)), key=lambda x: -x[1]), abs=1e-5)
+
+
+def test_predict_answers_a_text_a_pair_and_a_batch_like_the_local_model(server):
+    base, folder, _ = server
+    status, single = _post(base + "/predict", b'{"inputs": "dull and dull"}')
+    assert status == 200 and [x["label"] for x in single] == sorted(LABELS.values(), key=lambda l: -dict(
+        (LABELS[i], p) for i, p in enumerate(_local(folder, ["dull and dull"])))[l])
+    status, batch = _post(base + "/predict", json.dumps({"inputs": [["a film", "dull"], "fine", "a fine film and a"]}).encode())
+    assert status == 200 and len(batch) == 3
+    assert {x["label"]: x["score"] for x in batch[0]} == pytest.approx(
+        {LABELS[i]: p for i, p in enumerate(_local(folder, ["a film", "dull"]))}, abs=1e-5)
+    status, raw = _post(base + "/predict", b'{"inputs": "fine", "raw_scores": true}')
+    assert status == 200 and sum(x["score"] for x in raw) != pytest.approx(1.0)
+
+
+def test_bad_requests_get_a_4xx_with_one_line(server):
+    base, _, _ = server
+    for body, status in [(b'{"inputs": []}', 422), (b"[1, 2", 422), (b'{"inputs": ' + b'"a " ' * 2 + b"}", 422),
+                         (json.dumps({"inputs": ["fine"] * 9}).encode(), 413),
+                         (json.dumps({"inputs": "a " * 5_000_000}).encode(), 413),
+                         (json.dumps({"inputs": "a " * 70}).encode(), 413)]:
+        got, error = _post(base + "/predict", body)
+        assert got == status and "\n" not in error["error"] and error["error_type"], (body[:40], got, error)
+    status, ok = _post(base + "/predict", json.dumps({"inputs": "a " * 70, "truncate": True}).encode())
+    assert status == 200
+
+
+def test_health_info_and_metrics(server):
+    base, _, _ = server
+    with urllib.request.urlopen(base + "/info") as response:
+        info = json.loads(response.read())
+    assert info["model_type"]["classifier"]["id2label"] == {"0": "dull", "1": "fine"} and info["runtime"] == "onnxruntime"
+    with urllib.request.urlopen(base + "/metrics") as response:
+        text = response.read().decode()
+    assert "powerbert_requests_total" in text and "powerbert_batch_size_bucket" in text
+
+
+def test_concurrent_clients_are_batched_and_all_answered(server):
+    base, _, _ = server
+    bodies = request_bodies([("a fine film",), ("dull and", "a film"), ("fine",)] * 10)
+    report = load_test(base + "/predict", bodies, concurrency=16, duration=3, timeout=30)
+    assert report["requests"] > 16 and report["ok"] == report["requests"] and report["unanswered"] == 0
+    with urllib.request.urlopen(base + "/metrics") as response:
+        buckets = [line for line in response.read().decode().splitlines() if line.startswith("powerbert_batch_size_bucket")]
+    singles = int(buckets[0].rsplit(" ", 1)[1])
+    total = int(next(b for b in buckets if 'le="+Inf"' in b).rsplit(" ", 1)[1])
+    assert total > singles  # some batches held more than one input
+
+
+def test_sigterm_stops_the_server_cleanly(server):
+    _, _, process = server
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output[-2000:]
+    assert "draining" in output

@@ -418,3 +418,36 @@ def test_pipelines_take_every_model_class_without_the_not_supported_message(bert
         capfd.readouterr()
         pipeline("text-classification", model=model, tokenizer=tokenizer)("a fine film")
         assert "is not supported for text-classification" not in capfd.readouterr().err, type(model).__name__
+
+
+ATTENTION_FUSED = {"bert", "roberta", "albert", "distilbert", "electra"}  # position-free attention: one operator
+
+
+def test_the_plain_onnx_export_is_onnx_runtimes_fused_graph_with_pytorchs_logits(tmp_path, model_type):
+    import onnx
+
+    model = tiny_classifier(model_type)
+    model.save_pretrained(tmp_path / "plain")
+    record = export(tmp_path / "plain", tmp_path / "onnx", plain=True)
+    assert record["fused_operators"]["SkipLayerNormalization"] >= 6  # two per layer
+    saved = json.loads((tmp_path / "onnx" / "export_config.json").read_text())
+    assert saved["fused_operators"] == record["fused_operators"]
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "onnx" / "model.onnx")).graph.node}
+    if model_type in ATTENTION_FUSED:
+        layers = 2 if model_type == "albert" else 3  # ALBERT's one shared layer: fused once per application site
+        assert record["fused_operators"]["Attention"] >= layers - 1 and "Attention" in ops
+    ids, mask, types = mixed_batch(model_type)
+    with torch.no_grad():
+        expected = model(input_ids=ids[:, :20], attention_mask=mask[:, :20],
+                         **({"token_type_ids": types[:, :20]} if types is not None else {})).logits
+    onnx_model = load_exported(tmp_path / "onnx")
+    torch.testing.assert_close(onnx_model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, expected,
+                               rtol=1e-4, atol=1e-5)
+    int8 = export(tmp_path / "onnx", tmp_path / "int8", quantize="int8")  # the fused graph, quantized
+    assert int8["fused_operators"] == record["fused_operators"]
+    quantized = {node.op_type for node in onnx.load(str(tmp_path / "int8" / "model_quantized.onnx")).graph.node}
+    assert ("QAttention" in quantized) == (model_type in ATTENTION_FUSED)
+    torch.testing.assert_close(load_exported(tmp_path / "int8")(input_ids=ids, attention_mask=mask,
+                                                                token_type_ids=types).logits, expected, rtol=0, atol=0.1)
+    unfused = export(tmp_path / "plain", tmp_path / "unfused", plain=True, fuse=False)
+    assert unfused["fused_operators"] == {}

@@ -138,7 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="onnxruntime (model.onnx) or openvino (openvino_model.xml/.bin); default onnxruntime")
     export.add_argument("--quantize", choices=["int8"],
                         help="int8: dynamic quantization on ONNX Runtime, NNCF static quantization on OpenVINO")
-    export.add_argument("--plain", action="store_true", help="export the classifier without elimination (the baseline)")
+    export.add_argument("--plain", action="store_true", help="export the classifier without elimination (the baseline; "
+                        "for ONNX Runtime as its fused transformer graph, optimum's --optimize O2 way)")
+    export.add_argument("--no-fuse", action="store_true", help="--plain for ONNX Runtime: the torch.export graph, "
+                        "without ONNX Runtime's fusions")
     export.add_argument("--calibration-task", help="OpenVINO int8: GLUE task whose training inputs calibrate NNCF")
     export.add_argument("--calibration-samples", type=int, default=300, help="OpenVINO int8: inputs to calibrate on "
                         "(default 300)")
@@ -313,7 +316,7 @@ def _export(args: argparse.Namespace) -> dict:
         data = TaskData.for_model(task_from_args(args), model, glue_dir=args.glue_dir,
                                   max_train_samples=args.calibration_samples, seed=args.seed)
         calibration = data.calibration_inputs()
-    return export(model, args.output, args.quantize, args.plain, args.runtime, calibration)
+    return export(model, args.output, args.quantize, args.plain, args.runtime, calibration, fuse=not args.no_fuse)
 
 
 def _inference_model(model_dir: str, quantize: str | None, dtype: str):

@@ -97,9 +97,14 @@ def config_for_target(masses: Sequence[float], lengths: Sequence[int], hidden: i
     The fraction grows with the scale, so bisection finds it; the closest of the two configurations that
     bracket the target wins (counts are integers, so the target is met up to one step of one layer)."""
 
+    longest = max(lengths)
+
     def configure(scale: float) -> tuple[list, float]:
         scaled = [m * scale for m in masses]
-        retention = retention_from_masses(scaled) if mode == "count" else fractions_from_means(scaled)
+        if mode == "count":  # no layer keeps more than the longest input has: the same counts, a readable config
+            retention = [min(keep, longest) for keep in retention_from_masses(scaled)]
+        else:
+            retention = fractions_from_means(scaled)
         return retention, flop_fraction(lengths, hidden, intermediate, PowerConfig(retention, mode=mode))
 
     low, high = 0.0, 1.0

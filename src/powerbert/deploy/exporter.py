@@ -22,7 +22,7 @@ from ..architectures.adapters import max_input_length, uses_token_types
 from ..errors import PowerBertError, first_line
 from ..files import check_writable_folder, write_directory_atomic, write_json_atomic
 from ..modeling import PowerModel, load_classifier, load_config
-from .onnx_export import export_onnx_file, quantize_onnx_int8
+from .onnx_export import export_fused_plain_onnx, export_onnx_file, quantize_onnx_int8
 from .openvino_export import OPENVINO_FILE, convert_to_openvino
 
 logger = logging.getLogger("powerbert")
@@ -74,12 +74,13 @@ def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Modul
 
 def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: str | None = None,
            plain: bool = False, runtime: str = "onnxruntime",
-           calibration: list[dict[str, np.ndarray]] | None = None) -> dict:
+           calibration: list[dict[str, np.ndarray]] | None = None, fuse: bool = True) -> dict:
     """Export a PoWER model folder for `runtime` (fp32, or int8 with `quantize="int8"`) into a self-contained folder.
 
     int8 is ONNX Runtime's dynamic quantization, or for OpenVINO NNCF's static quantization calibrated on
     `calibration` (one tokenized input per item, (1, length) int64 arrays). plain=True exports the wrapped
-    classifier without elimination: the baseline to compare against. model_dir may also be an fp32 ONNX Runtime
+    classifier without elimination: the baseline to compare against; for ONNX Runtime (fuse=True) as ONNX
+    Runtime's fused transformer graph, the fastest plain graph. model_dir may also be an fp32 ONNX Runtime
     export: its graph is then quantized or converted to OpenVINO as it is, without tracing the model again.
     Returns what export_config.json records.
     """
@@ -109,6 +110,7 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
         "calibration_samples": len(calibration) if calibration else None, "power": retention is not None,
         "retention": retention, "inputs": ["input_ids", "attention_mask", "token_type_ids"][: 3 if token_types else 2],
         "max_length": max_input_length(config), "source": str(model_dir), "torch": torch.__version__,
+        "fused_operators": (source or {}).get("fused_operators", {}),
     }
 
     def write(tmp: Path) -> None:
@@ -117,6 +119,8 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
             graph = Path(scratch) / ONNX_FILES["fp32"]
             if source is not None:
                 shutil.copyfile(Path(model_dir) / source["file_name"], graph)
+            elif plain and fuse and runtime == "onnxruntime" and _fused(model_dir, graph, token_types, record):
+                pass
             else:
                 logger.info("exporting %s to ONNX", "the plain model" if plain else "the PoWER model")
                 export_onnx_file(model, graph, token_types)
@@ -136,6 +140,18 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
 
     write_directory_atomic(output, write)
     return record
+
+
+def _fused(model_dir, graph: Path, token_types: bool, record: dict) -> bool:
+    """Write the plain model as ONNX Runtime's fused graph; False (and a warning) where the architecture's
+    TorchScript export fails, so that the caller exports it unfused."""
+    logger.info("exporting the plain model as ONNX Runtime's fused transformer graph")
+    try:
+        record["fused_operators"] = export_fused_plain_onnx(model_dir, graph, token_types)
+    except PowerBertError as err:
+        logger.warning("%s; exporting it without ONNX Runtime's fusions", err)
+        return False
+    return True
 
 
 def _fp32_onnx_export(model_dir: str | os.PathLike) -> dict | None:

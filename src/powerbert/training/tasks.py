@@ -20,8 +20,22 @@ class Hyperparameters:
     max_seq_length: int
 
 
+class Labels:
+    """What a task's `labels` (class names in id order, or None for a regression) say about its head."""
+
+    labels: tuple[str, ...] | None
+
+    @property
+    def num_labels(self) -> int:
+        return 1 if self.labels is None else len(self.labels)
+
+    @property
+    def is_regression(self) -> bool:
+        return self.labels is None
+
+
 @dataclass(frozen=True)
-class GlueTask:
+class GlueTask(Labels):
     """One GLUE task in the standard folder layout and on the Hugging Face hub (nyu-mll/glue)."""
 
     name: str
@@ -39,14 +53,6 @@ class GlueTask:
     label_names: tuple[str, ...] | None = None  # readable names for id2label, when the file's labels are 0/1
 
     always_f1 = False  # user data sets report F1 beside accuracy; GLUE tasks report their own metric
-
-    @property
-    def num_labels(self) -> int:
-        return 1 if self.labels is None else len(self.labels)
-
-    @property
-    def is_regression(self) -> bool:
-        return self.labels is None
 
 
 _BINARY = ("0", "1")

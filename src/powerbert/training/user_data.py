@@ -12,7 +12,7 @@ from pathlib import Path
 from datasets import Dataset, DatasetDict
 
 from ..errors import PowerBertError, first_line
-from .tasks import Hyperparameters
+from .tasks import Hyperparameters, Labels
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 # Defaults for data that is not GLUE, from the paper's stated search ranges (LR_BERT 2e-5..6e-5, lambda
@@ -43,7 +43,7 @@ class DataOptions:
 
 
 @dataclass
-class UserTask:
+class UserTask(Labels):
     """A user's data set with a GLUE task's interface; `splits` holds train, validation (and test) already read."""
 
     name: str
@@ -52,14 +52,6 @@ class UserTask:
     splits: DatasetDict
     hyper: Hyperparameters = USER_HYPER
     always_f1 = True  # report F1 beside accuracy (macro-F1 for more than two classes)
-
-    @property
-    def num_labels(self) -> int:
-        return 1 if self.labels is None else len(self.labels)
-
-    @property
-    def is_regression(self) -> bool:
-        return self.labels is None
 
     @property
     def label_names(self) -> tuple[str, ...] | None:

@@ -1,6 +1,7 @@
 """Command line: `powerbert run|finetune|search|retrain|evaluate|export|bench|sweep`."""
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -348,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
             if type(handler) is logging.StreamHandler:
                 handler.setLevel(logging.WARNING)
     try:
-        result = _execute(args)
+        # progress and the Trainer's log lines go to stderr, so that stdout holds the result's JSON alone
+        with contextlib.redirect_stdout(sys.stderr):
+            result = _execute(args)
     except PowerBertError as err:
         print(f"powerbert: error: {err}", file=sys.stderr)
         return 2

@@ -131,13 +131,14 @@ def build_app(model_dir: str, options: ServeOptions):
             start = time.perf_counter()
             status, inputs = 200, 0
             try:
-                size = int(http.headers.get("content-length") or 0)
+                body, size = bytearray(), 0
+                async for chunk in http.stream():  # read to the end, keeping at most the limit: a client that is
+                    size += len(chunk)               # still sending when refused sees a reset, not the 413
+                    if size <= self.options.max_body_bytes:
+                        body += chunk
                 if size > self.options.max_body_bytes:
                     raise ApiError(413, f"the body has {size} bytes; at most {self.options.max_body_bytes}")
-                body = await http.body()
-                if len(body) > self.options.max_body_bytes:
-                    raise ApiError(413, f"the body has {len(body)} bytes; at most {self.options.max_body_bytes}")
-                result = await self.predict(body, as_batch)
+                result = await self.predict(bytes(body), as_batch)
                 inputs = len(result) if result and isinstance(result[0], list) else 1
                 response = JSONResponse(result)
             except ApiError as err:

@@ -57,6 +57,30 @@ def test_sweep_runs_every_baseline_writes_the_report_and_resumes(tmp_path, glue,
     assert (tmp_path / "sweep" / "results-batch1.png").is_file()
 
 
+def test_sweep_takes_flop_targets_as_its_grid_and_the_head_tail_baseline(tmp_path, glue, bert_dir):  # noqa: F811
+    write_glue(glue, "SST-2", ["sentence", "label"], [["a fine film and long and a fine film", "1"],
+                                                      ["dull and long and dull and long", "0"]] * 8)
+    argv = ["sweep", "--task", "sst2", "--model", str(bert_dir), "--glue-dir", str(glue), "--output-dir",
+            str(tmp_path / "sweep"), "--target-flops", "0.6,0.4", "--truncations", "", "--head-tail", "8",
+            "--layers", "", "--no-random", "--epochs", "1", "--batch-size", "8", "--repeats", "1"]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "sweep" / "results.json").read_text())
+    by_name = {p["name"]: p for p in report["points"]}
+    assert set(by_name) == {"plain", "power-target0.6", "power-target0.4", "headtail8-retrained"}
+    for target in (0.6, 0.4):  # every point lands where it was asked for (tiny inputs: within a whole vector)
+        assert abs(by_name[f"power-target{target:g}"]["flop_fraction"] - target) < 0.1
+        assert by_name[f"power-target{target:g}"]["target_flops"] == target
+    assert by_name["headtail8-retrained"]["kind"] == "head-tail-retrained" and by_name["headtail8-retrained"]["head_tail"]
+    assert "head+tail" in (tmp_path / "sweep" / "results.md").read_text()
+
+
+def test_head_tail_keeps_the_first_quarter_and_the_last_three_quarters():
+    from powerbert.training.data import _head_tail
+
+    assert _head_tail(list(range(20)), 10) == [0, 1, 2, 13, 14, 15, 16, 17, 18, 19]  # [CLS] 2 head, 6 tail, [SEP]
+    assert _head_tail(list(range(8)), 10) == list(range(8))
+
+
 def point(name: str, kind: str, seconds: float, accuracy: float, **extra) -> dict:
     return {"name": name, "kind": kind, "dev_seconds": seconds, "accuracy": accuracy, **extra}
 

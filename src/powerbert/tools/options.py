@@ -89,8 +89,12 @@ def _positive(value) -> bool:
     return math.isfinite(value) and value > 0
 
 
+AT_LEAST_1 = (lambda v: v >= 1, "at least 1")
 # option attribute (or its suffix, e.g. finetune_lr) -> (test, what the value must be)
 VALUE_RULES = {
+    **{name: AT_LEAST_1 for name in ("batch_size", "max_train_samples", "max_test_samples", "calibration_samples",
+                                     "repeats", "examples", "max_examples", "replicas", "max_queued", "max_ongoing",
+                                     "max_inputs", "max_requests", "inputs_per_request")},
     "lr": (_positive, "a positive number"),
     "lr_retention": (_positive, "a positive number"),
     "epochs": (_positive, "a positive number"),
@@ -98,27 +102,14 @@ VALUE_RULES = {
     "flop_fraction": (lambda v: 0 < v <= 1, "in (0, 1]"),
     "target_flops": (lambda v: 0 < v < 1, "a fraction in (0, 1)"),
     "target_speedup": (lambda v: math.isfinite(v) and v > 1, "a number above 1"),
-    "batch_size": (lambda v: v >= 1, "at least 1"),
-    "max_train_samples": (lambda v: v >= 1, "at least 1"),
-    "calibration_samples": (lambda v: v >= 1, "at least 1"),
-    "repeats": (lambda v: v >= 1, "at least 1"),
-    "replicas": (lambda v: v >= 1, "at least 1"),
     "threads": (lambda v: v >= 0, "0 (automatic) or more"),
     "port": (lambda v: 0 < v < 65536, "a port number"),
     "max_wait_ms": (lambda v: 0 <= v <= 10_000, "between 0 and 10000"),
-    "max_queued": (lambda v: v >= 1, "at least 1"),
-    "max_ongoing": (lambda v: v >= 1, "at least 1"),
-    "max_inputs": (lambda v: v >= 1, "at least 1"),
     "max_body_bytes": (lambda v: v >= 100, "at least 100"),
     "concurrency": (lambda v: 1 <= v <= 1024, "between 1 and 1024"),
     "rate": (lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),
     "duration": (lambda v: 0 < v <= 3600, "in (0, 3600] seconds"),
     "timeout": (lambda v: 0 < v <= 600, "in (0, 600] seconds"),
-    "max_requests": (lambda v: v >= 1, "at least 1"),
-    "inputs_per_request": (lambda v: v >= 1, "at least 1"),
-    "examples": (lambda v: v >= 1, "at least 1"),
-    "max_examples": (lambda v: v >= 1, "at least 1"),
-    "max_test_samples": (lambda v: v >= 1, "at least 1"),
     "max_seq_length": (lambda v: v >= 2, "at least 2 ([CLS] and [SEP])"),
     "validation_split_percentage": (lambda v: 0 < v < 100, "in (0, 100)"),
     "seed": (lambda v: v >= 0, "a number >= 0"),

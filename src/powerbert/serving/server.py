@@ -120,6 +120,7 @@ def build_app(model_dir: str, options: ServeOptions):
     from fastapi import FastAPI, Request as HttpRequest
     from fastapi.responses import JSONResponse, PlainTextResponse
     from ray import serve
+    from starlette.requests import ClientDisconnect
 
     api = FastAPI(title="powerbert", description="text-embeddings-inference's classification API")
 
@@ -143,6 +144,8 @@ def build_app(model_dir: str, options: ServeOptions):
                 response = JSONResponse(result)
             except ApiError as err:
                 status, response = err.status, JSONResponse(err.body(), status_code=err.status)
+            except ClientDisconnect:  # the client gave up (its timeout): nobody to answer, nothing went wrong here
+                status, response = 499, JSONResponse({"error": "client closed the request"}, status_code=499)
             except Exception as err:  # a bug or a runtime failure: one line to the client, the trace to the log
                 logger.exception("request failed")
                 status = 500

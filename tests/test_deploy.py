@@ -451,3 +451,9 @@ def test_the_plain_onnx_export_is_onnx_runtimes_fused_graph_with_pytorchs_logits
                                                                 token_type_ids=types).logits, expected, rtol=0, atol=0.1)
     if model_type == "bert":  # what --no-fuse asks for: the torch.export graph
         assert export(tmp_path / "plain", tmp_path / "unfused", plain=True, fuse=False)["fused_operators"] == {}
+
+
+def test_load_exported_gives_each_runtime_its_thread_count(bert_export, openvino_export):
+    _, root = bert_export
+    assert load_exported(root / "onnx", threads=1).session.get_session_options().intra_op_num_threads == 1
+    assert int(load_exported(root / "openvino", threads=1).compiled.get_property("INFERENCE_NUM_THREADS")) == 1

@@ -13,31 +13,40 @@ from .openvino_model import OVModelForSequenceClassification
 from .ort_model import ORTModelForSequenceClassification
 
 
-def load_exported(model_dir: str | os.PathLike, dtype: str = "fp32") -> ExportedModelForSequenceClassification:
+def load_exported(model_dir: str | os.PathLike, dtype: str = "fp32",
+                  threads: int | None = None) -> ExportedModelForSequenceClassification:
     """The runtime class an export folder was made for (ONNX Runtime or OpenVINO), opened for inference.
 
     dtype="bf16" asks OpenVINO for bf16 inference (a run-time hint, not a file); ONNX Runtime runs the precision
-    the folder was exported at.
+    the folder was exported at. threads: the runtime's compute threads (default: its own choice, every core).
     """
     runtime = read_export_config(model_dir).get("runtime")
     if runtime == "openvino":
-        return OVModelForSequenceClassification.from_pretrained(model_dir, dtype=dtype)
+        return OVModelForSequenceClassification.from_pretrained(
+            model_dir, dtype=dtype, ov_config={"INFERENCE_NUM_THREADS": threads} if threads else None)
     if runtime == "onnxruntime":
         if dtype != "fp32":
             raise PowerBertError(f"{model_dir} is an ONNX Runtime export: it runs at the precision it was exported "
                                  f"at; --dtype {dtype} applies to OpenVINO exports and PyTorch models")
-        return ORTModelForSequenceClassification.from_pretrained(model_dir)
+        options = None
+        if threads:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+        return ORTModelForSequenceClassification.from_pretrained(model_dir, session_options=options)
     raise PowerBertError(f"{model_dir}: unknown runtime {runtime!r} in its export_config.json; export it again")
 
 
-def load_for_inference(model_dir: str | os.PathLike, dtype: str = "fp32"):
+def load_for_inference(model_dir: str | os.PathLike, dtype: str = "fp32", threads: int | None = None):
     """Whatever a folder holds, ready to serve: an export on its runtime, a PoWER model, or a plain classifier
-    (wrapped to keep every token: the same logits, and the same input checks)."""
+    (wrapped to keep every token: the same logits, and the same input checks). threads: an export's runtime
+    threads (PyTorch's are the process's, `torch.set_num_threads`)."""
     from ..modeling import load_power_or_plain
     from .exporter import EXPORT_CONFIG
     from .torch_precision import with_precision
 
     if (Path(model_dir) / EXPORT_CONFIG).is_file():
-        return load_exported(model_dir, dtype)
+        return load_exported(model_dir, dtype, threads)
     model = load_power_or_plain(model_dir).eval()
     return model if dtype == "fp32" else with_precision(model, dtype)

@@ -55,9 +55,8 @@ class Classifier:
 
         self.options = ServeOptions(**options)
         threads = self.options.threads or max(1, (os.cpu_count() or 1) // self.options.replicas)
-        torch.set_num_threads(threads)
-        os.environ["OMP_NUM_THREADS"] = str(threads)
-        self.model = load_for_inference(model_dir, self.options.dtype)
+        torch.set_num_threads(threads)  # PyTorch models; an export's runtime is told below
+        self.model = load_for_inference(model_dir, self.options.dtype, threads)
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.tokenizer.padding_side = "right"
         config = self.model.config

@@ -49,7 +49,8 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=42)
 
 
-def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ...]) -> None:
+def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ...], one_target: bool = True) -> None:
+    """Data and per-stage options; one_target=False leaves --target-flops to the caller (the sweep's is a list)."""
     _add_data_options(parser)
     parser.add_argument("--output-dir", required=True, type=Path)
     parser.add_argument("--max-train-samples", type=int, help="train on a random subset (quick runs)")
@@ -64,7 +65,7 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
         parser.add_argument("--retention-mode", choices=["count", "fraction"], default="count",
                             help="count: layer j keeps l_j vectors (the paper); fraction: a share rho_j of each "
                             "input's tokens, short inputs included (retrain: how --retention reads)")
-    if "search" in stages and parser.prog.split()[-1] != "sweep":  # the sweep takes a list of targets
+    if "search" in stages and one_target:
         parser.add_argument("--target-flops", type=float, help="search for a configuration that needs this fraction "
                             "of the plain model's encoder FLOPs (e.g. 0.5), with no lambda to tune")
         parser.add_argument("--target-speedup", type=float, help="the same as --target-flops 1/S (a FLOP ratio, not "
@@ -128,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--timing-batch-size", type=int,
                        help="batch size of the timing (default 32: results.*; any other: results-batch{B}.*)")
     sweep.add_argument("--repeats", type=int, default=3, help="timed passes over the dev set")
-    _add_training_options(sweep, ("finetune", "search", "retrain"))
+    _add_training_options(sweep, ("finetune", "search", "retrain"), one_target=False)
 
     export = commands.add_parser("export", help="the PoWER model for ONNX Runtime or OpenVINO (fp32 or int8) in a "
                                  "self-contained folder")
@@ -275,12 +276,10 @@ def _loadtest(args: argparse.Namespace) -> dict:
     """`powerbert loadtest`: the validation texts of a task (or your data) as requests, then the report."""
     from .files import write_json_atomic
     from .tools.loadtest import check_local, load_test, request_bodies
-    from .training.data import load_glue
-    from .training.tasks import GlueTask
+    from .training.data import raw_splits
 
     check_local(args.url)
-    task = task_from_args(args)
-    split = (load_glue(task, args.glue_dir) if isinstance(task, GlueTask) else task.splits)["validation"]
+    split = raw_splits(task_from_args(args), args.glue_dir)["validation"]
     columns = [c for c in ("text_a", "text_b") if c in split.column_names]
     sequences = list(zip(*(split[c] for c in columns)))
     report = load_test(args.url, request_bodies(sequences, args.inputs_per_request), args.concurrency, args.rate,

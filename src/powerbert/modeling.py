@@ -265,10 +265,11 @@ def check_and_trim(
 
     Shared by PowerModel and the runtime class of exported graphs, which cannot make these decisions inside.
     """
-    if vocab_size is not None and input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab_size):
-        bad = int(input_ids.min()) if int(input_ids.min()) < 0 else int(input_ids.max())
-        raise PowerBertError(f"token id {bad} is outside the model's vocabulary of {vocab_size}; tokenize with "
-                             "the model's own tokenizer")
+    if vocab_size is not None and input_ids.numel():
+        low, high = int(input_ids.min()), int(input_ids.max())  # every call: one pass each, not two
+        if low < 0 or high >= vocab_size:
+            raise PowerBertError(f"token id {low if low < 0 else high} is outside the model's vocabulary of "
+                                 f"{vocab_size}; tokenize with the model's own tokenizer")
     if not bool(attention_mask[:, 0].all()):
         raise PowerBertError("PoWER models need right padding: set tokenizer.padding_side = 'right'")
     if input_ids.shape[1] > limit:

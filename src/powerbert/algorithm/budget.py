@@ -75,13 +75,15 @@ class FlopBudget(nn.Module):
         return self.multipliers[0] * gap + self.multipliers[1] * gap**2
 
     @torch.no_grad()
-    def record(self, masses: torch.Tensor, step: int) -> dict:
-        """One point of the multipliers' path (for the log and summary.json)."""
-        point = {"step": step, "target": round(self.current_target(step), 4),
-                 "expected_fraction": round(float(self.expected_fraction(masses)), 4),
-                 "lambda_1": round(float(self.multipliers[0]), 4), "lambda_2": round(float(self.multipliers[1]), 4)}
-        self.path.append(point)
-        return point
+    def point(self, masses: torch.Tensor, step: int) -> dict:
+        """Where the budget stands at a step: target, expected fraction, multipliers."""
+        return {"step": step, "target": round(self.current_target(step), 4),
+                "expected_fraction": round(float(self.expected_fraction(masses)), 4),
+                "lambda_1": round(float(self.multipliers[0]), 4), "lambda_2": round(float(self.multipliers[1]), 4)}
+
+    def record(self, masses: torch.Tensor, step: int) -> None:
+        """Add the step's point to the multipliers' path (for summary.json)."""
+        self.path.append(self.point(masses, step))
 
 
 def min_flop_fraction(lengths: Sequence[int], hidden: int, intermediate: int, num_layers: int) -> float:

@@ -63,7 +63,7 @@ def run_sweep(finetuned: str, task, output_dir: Path, stages: dict[str, StageOpt
     seeds = seeds or [seed]
     data = TaskData.for_model(task, finetuned, glue_dir=glue_dir, seed=seed,  # bad model or data: fail before any output
                               max_train_samples=max_train_samples)
-    lengths = data.dev_lengths()
+    lengths = data.lengths("dev")
     on_main_process(lambda: (output_dir / "points").mkdir(parents=True, exist_ok=True))
     log = logging.FileHandler(output_dir / "sweep.log") if is_main_process() else logging.NullHandler()
     log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))

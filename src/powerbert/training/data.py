@@ -90,6 +90,12 @@ def _parse_label(value: str, task: GlueTask, path: Path, line_number: int) -> in
     return task.labels.index(value)
 
 
+def raw_splits(task, glue_dir: str | os.PathLike | None = None) -> DatasetDict:
+    """A task's untokenized splits (text_a[, text_b], label): a GLUE task's from its folder or the hub, a user's
+    data set as `load_user_task` read it."""
+    return load_glue(task, glue_dir) if isinstance(task, GlueTask) else task.splits
+
+
 def model_max_length(tokenizer: PreTrainedTokenizerBase, config) -> int:
     """The longest input the model accepts, in tokens."""
     limit = config.max_position_embeddings
@@ -151,7 +157,7 @@ class TaskData:
         self.max_seq_length = max_seq_length or default
         if self.max_seq_length > limit:
             raise PowerBertError(f"--max-seq-length {self.max_seq_length} exceeds the model's limit of {limit} tokens")
-        raw = load_glue(task, glue_dir) if isinstance(task, GlueTask) else task.splits  # a user's data: read already
+        raw = raw_splits(task, glue_dir)
         if max_train_samples:
             raw = DatasetDict({**raw, "train": raw["train"].shuffle(seed=seed).select(
                 range(min(max_train_samples, len(raw["train"]))))})
@@ -173,18 +179,16 @@ class TaskData:
         return tokenize(self._raw_train, self.tokenizer, self.max_seq_length, self._head_tail)
 
     def split(self, name: str) -> Dataset:
-        """The tokenized dev or test split by name."""
+        """The tokenized train, dev or test split by name."""
         if name == "test" and self.test is None:
             raise PowerBertError("these data have no test split; pass --test-file")
+        if name == "train":
+            return self.train  # tokenized here if not yet
         return self.test if name == "test" else self.dev
 
-    def train_lengths(self) -> list[int]:
-        """Real (unpadded) token count of every training input."""
-        return [len(ids) for ids in self.train["input_ids"]]
-
-    def dev_lengths(self) -> list[int]:
-        """Real (unpadded) token count of every dev input."""
-        return [len(ids) for ids in self.dev["input_ids"]]
+    def lengths(self, split: str = "dev") -> list[int]:
+        """Real (unpadded) token count of every input of a split."""
+        return [len(ids) for ids in self.split(split)["input_ids"]]
 
     def calibration_inputs(self, samples: int | None = None, seed: int = 42) -> list[dict[str, np.ndarray]]:
         """Training inputs (all, or `samples` drawn at random), each as (1, length) int64 arrays: what post-training

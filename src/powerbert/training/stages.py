@@ -89,7 +89,7 @@ class ClipRetention(TrainerCallback):
         masses = ", ".join(f"{m:.1f}" for m in model.retention_masses())
         budget = ""
         if model.flop_budget is not None:
-            point = model.flop_budget.record(model.soft_masses(), state.global_step)
+            point = model.flop_budget.point(model.soft_masses(), state.global_step)
             budget = (f"; expected FLOP fraction {point['expected_fraction']:.3f} (target now {point['target']:.3f}, "
                       f"multipliers {point['lambda_1']:.3f}, {point['lambda_2']:.3f})")
         logger.info("epoch %.0f retention masses: %s%s", state.epoch, masses, budget)
@@ -196,7 +196,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     torch.manual_seed(seed)
     power = PowerModel.keep_all(load_classifier(model_dir), data.max_seq_length)
     hidden, ffn = power.config.hidden_size, power.adapter.ffn_size
-    train_lengths = data.train_lengths()
+    train_lengths = data.lengths("train")
     # optimizer steps from the data set's size (building the length-grouped loader here would sort it twice)
     per_epoch = math.ceil(len(data.train) / (stage.batch_size * world_size()))
     steps = max(1, round(per_epoch * stage.epochs))
@@ -207,7 +207,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
         check_target_reachable(target_flops, train_lengths, hidden, ffn, power.num_layers)
         budget = FlopBudget(target_flops, train_lengths, hidden, ffn, mode, round(steps * WARMUP_SHARE))
         # ranks no input reaches would keep r = 1 (no gradient) and inflate the masses
-        longest = max(train_lengths + data.dev_lengths())
+        longest = max(train_lengths + data.lengths("dev"))
         power.enable_search(min(data.max_seq_length, longest), mode, budget)
     else:
         power.enable_search(data.max_seq_length, mode)
@@ -329,10 +329,9 @@ def evaluate(model_dir: str, data: TaskData, batch_size: int = 64, model=None, s
     with the fraction of encoder FLOPs it needs on those inputs where the model can count them."""
     model = load_power_or_plain(model_dir) if model is None else model
     logits = predict(model, data, batch_size, split)
-    rows = data.split(split)
-    metrics = data.metrics(logits, np.asarray(rows["labels"]))
+    metrics = data.metrics(logits, np.asarray(data.split(split)["labels"]))
     if isinstance(model, PowerModel):
-        metrics["flop_fraction"] = model.flop_fraction([len(ids) for ids in rows["input_ids"]])
+        metrics["flop_fraction"] = model.flop_fraction(data.lengths(split))
     return metrics
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from conftest import tiny_classifier
 from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 
@@ -60,3 +61,14 @@ def test_synthetic_bench_derives_a_configuration_for_the_flop_target(tmp_path):
     for row in rows:
         assert abs(row["flop_fraction"] - 0.5) < 0.1
         assert row["retention"] == sorted(row["retention"], reverse=True)
+
+
+def test_a_variant_that_fails_in_its_process_gives_a_one_line_error(tmp_path):
+    from powerbert.errors import PowerBertError
+    from powerbert.tools.bench import _run_rounds
+
+    (tmp_path / "examples.json").write_text("[]")
+    (tmp_path / "spec.json").write_text(json.dumps({"model": str(tmp_path / "missing"), "exports": {},
+                                                    "examples": str(tmp_path / "examples.json"), "batch_sizes": [1]}))
+    with pytest.raises(PowerBertError, match=r"^timing variant power failed: \w+Error: .*missing"):
+        _run_rounds(["power"], tmp_path, repeats=1)

@@ -13,8 +13,7 @@ batch in one PyTorch process, for size and length scaling.
 import argparse
 import json
 import resource
-import subprocess
-import sys
+import multiprocessing
 import tempfile
 from pathlib import Path
 
@@ -30,10 +29,11 @@ from .options import add_task_options, parse_names, parse_numbers, parse_retenti
 from .timing import (
     VARIANTS,
     environment,
-    export_key,
     executed_flops,
+    export_key,
     latency_stats,
     make_batches,
+    run_variant_in_child,
     time_interleaved,
 )
 
@@ -160,20 +160,33 @@ def _export_variants(model_dir: str, variants: list[str], scratch: Path, data, c
     return {name: folders[export_key(name)] for name in variants if export_key(name)}
 
 
+def _process_context():
+    """Fresh processes that start in milliseconds: forked from a server that imported torch and transformers once
+    and has run nothing (so no thread pool exists yet); spawned where the platform has no fork server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["powerbert.tools.timing"])
+    return context
+
+
 def _run_rounds(variants: list[str], scratch: Path, repeats: int) -> tuple[dict, dict]:
     """Every variant once per round, each in a fresh process, the order rotating; logits from the first round."""
     runs = {name: [] for name in variants}
     logits = {}
+    context = _process_context()
     progress = tqdm(total=repeats * len(variants), desc="timing (a process per variant)")
     for round_ in range(repeats):
         shift = round_ % len(variants)
         for name in variants[shift:] + variants[:shift]:
             prefix = scratch / f"{name}-{round_}"
-            done = subprocess.run([sys.executable, "-m", "powerbert.tools.timing", str(scratch / "spec.json"), name,
-                                   str(prefix)], capture_output=True, text=True)
-            if done.returncode != 0:
-                lines = done.stderr.strip().splitlines() or ["no output"]
-                raise PowerBertError(f"timing variant {name} failed: {lines[-1]}")
+            worker = context.Process(target=run_variant_in_child, args=(str(scratch / "spec.json"), name, str(prefix)))
+            worker.start()
+            worker.join()
+            if worker.exitcode != 0:
+                error = prefix.with_suffix(".error")
+                reason = error.read_text() if error.is_file() else f"exit code {worker.exitcode}"
+                raise PowerBertError(f"timing variant {name} failed: {reason}")
             runs[name].append(json.loads(prefix.with_suffix(".json").read_text()))
             if round_ == 0:
                 with np.load(prefix.with_suffix(".npz")) as saved:

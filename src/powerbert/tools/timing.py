@@ -207,5 +207,16 @@ def run_variant(spec_path: str, name: str, out_prefix: str) -> None:
     Path(out_prefix + ".json").write_text(json.dumps(result))
 
 
+def run_variant_in_child(spec_path: str, name: str, out_prefix: str) -> None:
+    """Entry point of a timing process: stdout goes to stderr (the CLI's stdout is its JSON answer), and a failure
+    leaves its one-line reason in <out_prefix>.error for the parent to report."""
+    os.dup2(2, 1)
+    try:
+        run_variant(spec_path, name, out_prefix)
+    except Exception as error:  # noqa: BLE001  (any failure becomes the parent's one-line error)
+        Path(out_prefix + ".error").write_text(f"{type(error).__name__}: {error}".splitlines()[0])
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     run_variant(*sys.argv[1:4])

@@ -44,6 +44,17 @@ def padded_batch(lengths: list[int], width: int | None = None, seed: int = 0):
     return ids * mask, mask
 
 
+# the files with the longest module fixtures, longest first: pytest-xdist (--dist loadfile) hands files to workers
+# in collection order, so starting these first keeps one of them from running alone at the end
+SLOWEST_FIRST = ["test_end_to_end.py", "test_deploy.py", "test_serving.py", "test_distributed.py", "test_bench.py",
+                 "test_sweep.py"]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file is kept
+
+
 @pytest.fixture(params=ARCHITECTURES)
 def model_type(request) -> str:
     return request.param

@@ -87,13 +87,23 @@ def test_export_of_every_architecture_gives_pytorchs_logits(tmp_path, traced_exp
                                single, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
-def test_fraction_mode_exports_with_per_input_counts_inside_the_graph(tmp_path, runtime):
+@pytest.fixture(scope="module")
+def fraction_export(tmp_path_factory):
+    """A tiny fraction-mode PoWER BERT and its fp32 ONNX export, traced once for both runtimes."""
+    root = tmp_path_factory.mktemp("fraction")
     power = get_power_model(tiny_classifier("bert", initializer_range=0.5),
                             PowerConfig([0.6, 0.3, 0.3], mode="fraction"))
-    power.save_pretrained(tmp_path / "power")
-    export(tmp_path / "power", tmp_path / "export", runtime=runtime)
-    exported = load_exported(tmp_path / "export")
+    power.save_pretrained(root / "power")
+    export(root / "power", root / "onnxruntime")
+    return power, root
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_fraction_mode_exports_with_per_input_counts_inside_the_graph(tmp_path, fraction_export, runtime):
+    power, root = fraction_export
+    if runtime == "openvino":
+        export(root / "onnxruntime", tmp_path / "export", runtime=runtime)
+    exported = load_exported(root / "onnxruntime" if runtime == "onnxruntime" else tmp_path / "export")
     ids, mask, types = mixed_batch("bert")
     with torch.no_grad():
         expected = power(ids, mask, types).logits
@@ -125,7 +135,7 @@ def test_plain_and_int8_exports(bert_export, tmp_path):
         expected_power = power(ids, mask, types).logits
     torch.testing.assert_close(plain(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, expected_plain,
                                rtol=1e-4, atol=1e-5)
-    record = export(root / "power", tmp_path / "int8", quantize="int8")
+    record = export(root / "onnx", tmp_path / "int8", quantize="int8")  # the fp32 export's graph, quantized
     assert record["file_name"] == "model_quantized.onnx" and record["quantization"] == "dynamic"
     import onnx
 
@@ -284,7 +294,7 @@ def test_a_failed_export_leaves_no_folder_behind(bert_export, tmp_path, monkeypa
 @pytest.fixture(scope="module")
 def openvino_export(bert_export):
     power, root = bert_export
-    export(root / "power", root / "openvino", runtime="openvino")
+    export(root / "onnx", root / "openvino", runtime="openvino")  # converted from the fp32 ONNX export
     return power, root / "openvino"
 
 
@@ -328,7 +338,7 @@ def test_openvino_int8_is_calibrated_static_quantization(bert_export, tmp_path):
     ids, mask, types = mixed_batch("bert")
     calibration = [{"input_ids": ids[i : i + 1, :n].numpy(), "attention_mask": mask[i : i + 1, :n].numpy(),
                     "token_type_ids": types[i : i + 1, :n].numpy()} for i, n in enumerate([12, 7, 3, 20])]
-    record = export(root / "power", tmp_path / "int8", quantize="int8", runtime="openvino", calibration=calibration)
+    record = export(root / "onnx", tmp_path / "int8", quantize="int8", runtime="openvino", calibration=calibration)
     assert record["quantization"] == "nncf static" and record["calibration_samples"] == 4
     assert "FakeQuantize" in (tmp_path / "int8" / "openvino_model.xml").read_text()
     with torch.no_grad():
@@ -364,7 +374,7 @@ def test_export_and_evaluate_cli_for_openvino_and_bf16(capsys, tmp_path, bert_ex
                           "--calibration-samples", "0")
     assert_one_line(status, err, "--calibration-samples 0 must be at least 1")
     assert not out.exists()
-    assert main(["export", "--model", str(root / "power"), "--output", str(out), "--runtime", "openvino",
+    assert main(["export", "--model", str(root / "onnx"), "--output", str(out), "--runtime", "openvino",
                  "--quantize", "int8", "--calibration-task", "sst2", "--glue-dir", str(glue),
                  "--calibration-samples", "8"]) == 0
     assert json.loads((out / "export_config.json").read_text())["calibration_samples"] == 2  # the fixture's train set
@@ -457,3 +467,13 @@ def test_load_exported_gives_each_runtime_its_thread_count(bert_export, openvino
     _, root = bert_export
     assert load_exported(root / "onnx", threads=1).session.get_session_options().intra_op_num_threads == 1
     assert int(load_exported(root / "openvino", threads=1).compiled.get_property("INFERENCE_NUM_THREADS")) == 1
+
+
+def test_without_a_thread_count_the_runtimes_follow_omp_num_threads(bert_export, openvino_export, monkeypatch):
+    _, root = bert_export
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert load_exported(root / "onnx").session.get_session_options().intra_op_num_threads == 1
+    assert int(load_exported(root / "openvino").compiled.get_property("INFERENCE_NUM_THREADS")) == 1
+    assert load_exported(root / "onnx", threads=2).session.get_session_options().intra_op_num_threads == 2
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert load_exported(root / "onnx").session.get_session_options().intra_op_num_threads == 0  # ONNX Runtime's choice

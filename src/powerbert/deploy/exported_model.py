@@ -19,6 +19,13 @@ from ..modeling import check_and_trim, load_config
 from .exporter import read_export_config
 
 
+def threads_from_environment() -> int | None:
+    """$OMP_NUM_THREADS where it is a positive number, else None: the thread count PyTorch takes from the
+    environment, so that the runtimes of an export follow the same setting (a container's CPU limit, a test worker)."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 class ExportedModelForSequenceClassification:
     """A PoWER (or plain) classifier exported by `powerbert export`; subclasses run its graph on one runtime."""
 

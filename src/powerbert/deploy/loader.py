@@ -18,7 +18,8 @@ def load_exported(model_dir: str | os.PathLike, dtype: str = "fp32",
     """The runtime class an export folder was made for (ONNX Runtime or OpenVINO), opened for inference.
 
     dtype="bf16" asks OpenVINO for bf16 inference (a run-time hint, not a file); ONNX Runtime runs the precision
-    the folder was exported at. threads: the runtime's compute threads (default: its own choice, every core).
+    the folder was exported at. threads: the runtime's compute threads (default: $OMP_NUM_THREADS where set,
+    else the runtime's own choice, every core).
     """
     runtime = read_export_config(model_dir).get("runtime")
     if runtime == "openvino":

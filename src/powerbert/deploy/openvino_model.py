@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import PowerBertError, first_line
 from ..pipeline_support import register_for_pipelines
-from .exported_model import ExportedModelForSequenceClassification
+from .exported_model import ExportedModelForSequenceClassification, threads_from_environment
 
 HINTS = {"fp32": "f32", "bf16": "bf16"}
 
@@ -29,6 +29,7 @@ class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
         """Open an export folder and compile its IR for the CPU with latency-oriented settings.
 
         dtype: "fp32" or "bf16" (inference precision hint); ov_config: further OpenVINO properties, which win.
+        The compute threads follow $OMP_NUM_THREADS where it is set (as PyTorch's do), unless ov_config sets them.
         """
         import openvino as ov
 
@@ -38,7 +39,10 @@ class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
         path = model.graph_path(model_dir, file_name)
         if not path.with_suffix(".bin").is_file():
             raise PowerBertError(f"{path.with_suffix('.bin')} is missing: the export folder is incomplete; export it again")
-        properties = {"INFERENCE_PRECISION_HINT": HINTS[dtype], "PERFORMANCE_HINT": "LATENCY", **(ov_config or {})}
+        properties = {"INFERENCE_PRECISION_HINT": HINTS[dtype], "PERFORMANCE_HINT": "LATENCY"}
+        if threads_from_environment():
+            properties["INFERENCE_NUM_THREADS"] = threads_from_environment()
+        properties.update(ov_config or {})
         try:
             model.compiled = ov.Core().compile_model(str(path), "CPU", properties)
         except Exception as err:  # OpenVINO raises RuntimeError with a multi-line trace for bad IR files

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import PowerBertError, first_line
 from ..pipeline_support import register_for_pipelines
-from .exported_model import ExportedModelForSequenceClassification
+from .exported_model import ExportedModelForSequenceClassification, threads_from_environment
 
 
 @register_for_pipelines
@@ -19,10 +19,14 @@ class ORTModelForSequenceClassification(ExportedModelForSequenceClassification):
     def from_pretrained(cls, model_dir: str | os.PathLike, file_name: str | None = None,
                         session_options=None, provider: str = "CPUExecutionProvider"
                         ) -> "ORTModelForSequenceClassification":
-        """Open an export folder; file_name picks another .onnx file in it (default: the one it was exported as)."""
+        """Open an export folder; file_name picks another .onnx file in it (default: the one it was exported as).
+        Without session_options, the compute threads follow $OMP_NUM_THREADS where it is set (as PyTorch's do)."""
         import onnxruntime as ort
 
         model = cls(model_dir)
+        if session_options is None and threads_from_environment():
+            session_options = ort.SessionOptions()
+            session_options.intra_op_num_threads = threads_from_environment()
         path = model.graph_path(model_dir, file_name)
         try:
             model.session = ort.InferenceSession(str(path), sess_options=session_options, providers=[provider])

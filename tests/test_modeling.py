@@ -49,7 +49,7 @@ def test_elimination_keeps_cls_and_the_most_attended_tokens(monkeypatch):
                         lambda m, s, k, *tensors, **kw: (seen.append((tensors, s)), original(m, s, k, *tensors, **kw))[1])
     ids, mask = padded_batch([9])
     power(ids, mask)
-    (context, hidden, _), scores = seen[0]  # layer 1 eliminates 9 -> 4
+    (context, hidden, _, _), scores = seen[0]  # layer 1 eliminates 9 -> 4 (no pooling weights: None)
     top_others = (scores[0, 1:].topk(3).indices + 1).tolist()
     expected_positions = sorted([0] + top_others)
     _, kept_context, kept = original(torch.ones(1, 9, dtype=torch.long), scores, 4, context, hidden)

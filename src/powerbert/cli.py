@@ -185,8 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     loadtest.add_argument("--seed", type=int, default=42)
 
     from .tools.bench import add_bench_parser
+    from .tools.embeddings import add_embedding_parsers
 
     add_bench_parser(commands)
+    add_embedding_parsers(commands)
     return parser
 
 
@@ -214,6 +216,10 @@ def _execute(args: argparse.Namespace) -> dict:
         return {"served": args.model, "stopped": True}
     if args.command == "loadtest":
         return _loadtest(args)
+    if args.command in ("embed", "evaluate-embeddings"):
+        from .tools.embeddings import run_embed, run_evaluate_embeddings
+
+        return run_embed(args) if args.command == "embed" else run_evaluate_embeddings(args)
     model = resolve_model(args.model)
     check_model_folder(model)
     task = task_from_args(args)
@@ -359,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-TRAINING_COMMANDS = ("run", "finetune", "search", "retrain", "sweep")
+TRAINING_COMMANDS = ("run", "finetune", "search", "retrain", "sweep", "embed")
 
 
 def _quiet_unless_main_process() -> bool:

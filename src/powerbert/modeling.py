@@ -22,7 +22,7 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .algorithm.budget import FlopBudget
-from .algorithm.extract import SoftExtract, hard_extract
+from .algorithm.extract import SoftExtract, absorb_weights, hard_extract, select_kept
 from .algorithm.retention import CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
@@ -35,10 +35,12 @@ from .files import write_directory_atomic
 class PowerModel(nn.Module):
     """A sequence classifier with PoWER-BERT elimination; call it like the model it wraps."""
 
+    is_classifier = True  # wraps a *ForSequenceClassification model (embedding.py's subclass: a bare encoder)
+
     def __init__(self, model: PreTrainedModel, power_config: PowerConfig) -> None:
         super().__init__()
         self.model = model
-        self.adapter = get_adapter(model)
+        self.adapter = get_adapter(model, classifier=self.is_classifier)
         self.encoder_layers = self.adapter.layers()  # a plain list: the weights stay registered under self.model
         validate_retention(power_config.retention, len(self.encoder_layers), power_config.mode)
         self.power_config = power_config
@@ -65,6 +67,11 @@ class PowerModel(nn.Module):
     @property
     def num_layers(self) -> int:
         return len(self.encoder_layers)
+
+    @property
+    def reads_cls_only(self) -> bool:
+        """Whether the head reads [CLS] alone, so that the last layer keeps [CLS] alone (the same output)."""
+        return True
 
     def flop_fraction(self, lengths: list[int]) -> float:
         """Encoder FLOPs of this configuration over the plain model's, on inputs of these real lengths."""
@@ -115,6 +122,19 @@ class PowerModel(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
     ) -> SequenceClassifierOutput:
+        hidden, _, _ = self.encode(input_ids, attention_mask, token_type_ids)
+        logits = self.adapter.classify(hidden)
+        loss = self._loss(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    def encode(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None, pool_weights: str | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The last layer's vectors (batch, kept, hidden), their mask (None: no padding) and, when pool_weights
+        is asked for, a pooling weight per vector (batch, kept): "kept" weighs every kept vector 1; "absorbed"
+        moves each eliminated vector's weight onto the kept ones it attended to. In the search, both are the
+        vectors' soft retention in the last layer."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         exporting = torch.compiler.is_exporting()
@@ -131,20 +151,22 @@ class PowerModel(nn.Module):
         # real tokens per input, only where counts depend on them (fraction mode, relative Soft-Extract) and differ
         by_length = self.power_config.mode == "fraction" if self.soft_extract is None else self.soft_extract[0].relative
         lengths = mask.sum(dim=1) if by_length and mask is not None else None
+        weights = None if pool_weights is None else attention_mask.to(hidden.dtype)
         for j, layer in enumerate(self.encoder_layers):
             if self.soft_extract is not None:
-                hidden = self._soft_layer(j, layer, hidden, mask, positions, lengths)
+                hidden, soft = self._soft_layer(j, layer, hidden, mask, positions, lengths)
+                if weights is not None and j == self.num_layers - 1:
+                    weights = weights * soft
             else:
-                hidden, mask, positions = self._layer(j, layer, hidden, mask, positions, lengths, input_ids.shape[1],
-                                                      exporting)
-        logits = self.adapter.classify(hidden)
-        loss = self._loss(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+                hidden, mask, positions, weights = self._layer(j, layer, hidden, mask, positions, lengths,
+                                                               input_ids.shape[1], exporting, weights,
+                                                               absorb=pool_weights == "absorbed")
+        return hidden, mask, weights
 
     def _keep(self, j: int, lengths: torch.Tensor | None, input_width):
         """Vectors layer j keeps: the batch's count (the largest one in fraction mode, from the input's width,
         symbolic when exporting), and each input's own count where inputs differ (fraction mode), else None."""
-        if j == self.num_layers - 1:  # the classifier reads [CLS] alone, so the last layer keeps it alone: same logits
+        if j == self.num_layers - 1 and self.reads_cls_only:  # the head reads [CLS] alone: the same output
             return 1, None
         value = self.power_config.retention[j]
         if self.power_config.mode == "count":
@@ -157,14 +179,17 @@ class PowerModel(nn.Module):
     def _layer(
         self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None,
         positions: torch.Tensor | None, lengths: torch.Tensor | None, input_width, exporting: bool,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """One encoder layer with hard Extract between its attention and feed-forward blocks."""
+        weights: torch.Tensor | None = None, absorb: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """One encoder layer with hard Extract between its attention and feed-forward blocks; pooling weights
+        (if any) travel with the vectors."""
         retention, rows = self._keep(j, lengths, input_width)
         if isinstance(retention, int) and retention == 1:  # only [CLS] goes on: no scores, queries from [CLS] alone
             context, _ = self._self_attention(layer, hidden, mask, positions, need_probs=False, cls_query_only=True)
             hidden = self.adapter.attention_output(layer, context, hidden[:, :1])
             cls_position = None if positions is None else positions[:, :1]
-            return self.adapter.feed_forward(layer, hidden), None, cls_position  # [CLS] alone: no padding left
+            weights = None if weights is None else weights.sum(dim=1, keepdim=True)
+            return self.adapter.feed_forward(layer, hidden), None, cls_position, weights  # no padding left
         # sym_min keeps the width symbolic when exporting, so the graph eliminates for any input length.
         keep = torch.sym_min(retention, hidden.shape[1])
         eliminate = exporting or keep < hidden.shape[1] or rows is not None
@@ -172,21 +197,27 @@ class PowerModel(nn.Module):
         context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         if eliminate:  # before the attention block's output projection, which works row by row: same result
             scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
-            mask, context, hidden, positions = hard_extract(mask, scores, keep, context, hidden, positions,
-                                                            row_keep=rows)
+            if weights is not None and absorb and probs is not None:
+                weights = absorb_weights(weights, probs, select_kept(scores, keep))
+            mask, context, hidden, positions, weights = hard_extract(mask, scores, keep, context, hidden, positions,
+                                                                     weights, row_keep=rows)
+            if weights is not None and mask is not None:
+                weights = weights * mask  # fraction mode: vectors ranked beyond an input's own count are masked
         hidden = self.adapter.attention_output(layer, context, hidden)
-        return self.adapter.feed_forward(layer, hidden), mask, positions
+        return self.adapter.feed_forward(layer, hidden), mask, positions, weights
 
     def _soft_layer(
         self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,
         lengths: torch.Tensor | None,
-    ) -> torch.Tensor:
-        """One encoder layer of the configuration search: Soft-Extract weighs every vector by its rank."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One encoder layer of the configuration search: Soft-Extract weighs every vector by its rank. Also
+        returns each vector's weight r_j[rank] (batch, length)."""
         by_attention = self.power_config.scoring == "attention"
         context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
         scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
-        return self.adapter.feed_forward(layer, self.soft_extract[j](hidden, scores, lengths))
+        soft = self.soft_extract[j].weights(scores, lengths).to(hidden.dtype)
+        return self.adapter.feed_forward(layer, hidden * soft[..., None]), soft
 
     def _self_attention(
         self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,
@@ -246,7 +277,7 @@ class PowerModel(nn.Module):
     @classmethod
     def keep_all(cls, model: PreTrainedModel, max_length: int) -> "PowerModel":
         """A PoWER model that eliminates nothing (l_j = max_length in every layer): same outputs as `model`."""
-        num_layers = len(get_adapter(model).layers())
+        num_layers = len(get_adapter(model, classifier=cls.is_classifier).layers())
         return cls(model, PowerConfig.keep_all(num_layers, max_length))
 
     @classmethod

@@ -25,7 +25,11 @@ class SoftExtract(nn.Module):
 
     def forward(self, hidden: torch.Tensor, scores: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """lengths: real tokens per input (batch,), needed in relative mode (None: no padding)."""
-        width, size = hidden.shape[1], self.retention.numel()
+        return hidden * self.weights(scores, lengths)[..., None].to(hidden.dtype)
+
+    def weights(self, scores: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """r[rank] of every vector (batch, seq): what forward multiplies it by."""
+        width, size = scores.shape[1], self.retention.numel()
         ranks = ranks_from_scores(scores)  # (batch, seq)
         if self.relative:
             lengths = torch.full_like(ranks[:, 0], width) if lengths is None else lengths
@@ -34,7 +38,7 @@ class SoftExtract(nn.Module):
             raise ValueError(f"input of {width} tokens is longer than the search's maximum length {size}")
         else:
             index = ranks
-        return hidden * self.retention[index][..., None].to(hidden.dtype)
+        return self.retention[index]
 
     def mass(self) -> float:
         """sum_i r[i]: the number of vectors this layer should keep; relative: the mean, the share it should keep."""
@@ -81,3 +85,14 @@ def hard_extract(
                                                          index[..., None].expand(-1, -1, x.shape[-1]))
                      for x in tensors)
     return (mask, *gathered)
+
+
+def absorb_weights(weights: torch.Tensor, probs: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """Pooling weights (batch, seq) after an Extract that keeps positions `kept` (batch, keep): each eliminated
+    vector's weight moves onto the kept vectors in proportion to the attention it paid them in this layer
+    (probs: batch, heads, seq, seq), so that a mean over the kept vectors still counts every token once."""
+    is_kept = torch.zeros_like(weights).scatter(1, kept, 1.0)
+    attention = probs.mean(dim=1) * is_kept[:, None, :]  # attention to kept vectors only
+    attention = attention / attention.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(attention.dtype).tiny)
+    moved = torch.bmm((weights * (1 - is_kept))[:, None, :], attention.to(weights.dtype)).squeeze(1)
+    return weights * is_kept + moved

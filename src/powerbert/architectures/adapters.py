@@ -340,10 +340,15 @@ def check_supported(config) -> None:
         raise PowerBertError(f"model type {model_type!r} is not a supported encoder; supported: {supported}")
 
 
-def get_adapter(model: nn.Module) -> EncoderAdapter:
-    """The adapter for a Hugging Face sequence-classification model, or a clear error listing what is supported."""
+def get_adapter(model: nn.Module, classifier: bool = True) -> EncoderAdapter:
+    """The adapter for a Hugging Face sequence-classification model (classifier=False: a bare encoder, as
+    `AutoModel` loads it), or a clear error listing what is supported."""
     check_supported(getattr(model, "config", None))
     model_type = model.config.model_type
+    if not classifier:
+        if getattr(model, "base_model", None) is not model:
+            raise PowerBertError(f"{type(model).__name__} is not a bare encoder; load it with AutoModel")
+        return ADAPTERS[model_type](model)
     if not type(model).__name__.endswith("ForSequenceClassification"):
         raise PowerBertError(
             f"{type(model).__name__} is not a sequence-classification model; load it with "

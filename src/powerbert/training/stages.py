@@ -183,9 +183,10 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
 
 def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, lambda_: float,
            lr_retention: float | None, seed: int = 42, mode: str = "count", target_flops: float | None = None,
-           lr_multiplier: float = LR_MULTIPLIER) -> PowerConfig:
+           lr_multiplier: float = LR_MULTIPLIER, start: PowerModel | None = None) -> PowerConfig:
     """Stage 2: learn retention parameters with Soft-Extract layers and derive the configuration from them:
     l_j from their masses (count mode), or rho_j from their means over relative-rank bins (fraction mode).
+    start: the PoWER model that keeps every vector to search from (default: the classifier in model_dir).
 
     target_flops: instead of a fixed lambda, a FLOP budget (budget.py) drives the soft configuration's expected
     FLOP fraction to this target, and the hard configuration is scaled to meet it on the training inputs.
@@ -194,7 +195,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     (a loadable PoWER model) and the raw retention parameters to output_dir.
     """
     torch.manual_seed(seed)
-    power = PowerModel.keep_all(load_classifier(model_dir), data.max_seq_length)
+    power = PowerModel.keep_all(load_classifier(model_dir), data.max_seq_length) if start is None else start
     hidden, ffn = power.config.hidden_size, power.adapter.ffn_size
     train_lengths = data.lengths("train")
     # optimizer steps from the data set's size (building the length-grouped loader here would sort it twice)
@@ -219,7 +220,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     _train(trainer, work_dir)
     masses = power.retention_masses()
     retention_parameters = [soft.retention.detach().cpu().tolist() for soft in power.soft_extract]
-    metadata = {"lr_retention": lr_retention, "max_seq_length": data.max_seq_length}
+    metadata = {**power.power_config.metadata, "lr_retention": lr_retention, "max_seq_length": data.max_seq_length}
     if budget is None:
         metadata["lambda"] = lambda_
         retention = retention_from_masses(masses) if mode == "count" else fractions_from_means(masses)
@@ -294,10 +295,11 @@ def check_not_collapsed(config: PowerConfig) -> None:
 
 
 def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, seed: int = 42,
-            power_config: PowerConfig | None = None) -> dict:
-    """Stage 3: re-train with hard Extract layers from the search weights; keeps the best dev epoch."""
+            power_config: PowerConfig | None = None, model_class: type[PowerModel] = PowerModel) -> dict:
+    """Stage 3: re-train with hard Extract layers from the search weights; keeps the best dev epoch.
+    model_class: the kind of PoWER model the search wrote (a classifier, or embedding.PowerEmbeddingModel)."""
     torch.manual_seed(seed)
-    power = PowerModel.from_pretrained(search_dir)
+    power = model_class.from_pretrained(search_dir)
     if power_config is not None:
         power.set_retention(power_config)
     work_dir = Path(str(output_dir) + ".checkpoints")

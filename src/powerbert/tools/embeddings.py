@@ -1,0 +1,165 @@
+"""`powerbert embed` (a PoWER embedding model by distillation from a sentence-transformers model) and
+`powerbert evaluate-embeddings` (STS Spearman, agreement of nearest neighbours, texts per second: plain against
+PoWER, both through `SentenceTransformer.encode`)."""
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..algorithm.budget import speedup_to_flop_fraction
+from ..errors import PowerBertError
+from ..files import write_json_atomic
+
+
+def add_embedding_parsers(commands) -> None:
+    embed = commands.add_parser("embed", help="a faster sentence-embedding model: configuration search and "
+                                "re-training by distillation from the plain model, on your unlabeled texts")
+    embed.add_argument("--model", default="minilm", help="the plain sentence-transformers model (folder, hub name, "
+                       "or minilm / mpnet)")
+    embed.add_argument("--train-file", required=True, help="texts: .csv, .tsv, .jsonl or .parquet")
+    embed.add_argument("--validation-file", help="held-out texts (default: 5 %% of the training texts, at most 1000)")
+    embed.add_argument("--text-columns", default="text", help="the text column, or several (a,b): every text of each")
+    embed.add_argument("--max-train-samples", type=int, help="train on a seeded sample of this many texts")
+    embed.add_argument("--max-seq-length", type=int, help="tokens per text (default: the model's own setting)")
+    embed.add_argument("--target-flops", type=float, help="fraction of the plain encoder's FLOPs (default 0.5)")
+    embed.add_argument("--target-speedup", type=float, help="the same as --target-flops 1/S")
+    embed.add_argument("--retention-mode", choices=["count", "fraction"], default="count")
+    embed.add_argument("--pool-weights", choices=["absorbed", "kept"], default="absorbed",
+                       help="mean pooling over the kept vectors: each weighted by the tokens it absorbed (default), "
+                       "or each once")
+    embed.add_argument("--search-epochs", type=float, default=2.0)
+    embed.add_argument("--retrain-epochs", type=float, default=2.0)
+    embed.add_argument("--lr", type=float, default=5e-5, help="learning rate of the encoder weights (default 5e-5)")
+    embed.add_argument("--batch-size", type=int, default=32)
+    embed.add_argument("--seed", type=int, default=42)
+    embed.add_argument("--output-dir", required=True, type=Path)
+
+    evaluate = commands.add_parser("evaluate-embeddings", help="a PoWER embedding model against its plain model: "
+                                   "STS Spearman, nearest-neighbour agreement, texts per second")
+    evaluate.add_argument("--model", required=True, help="the PoWER embedding model (folder written by embed)")
+    evaluate.add_argument("--teacher", default="minilm", help="the plain model it was made from")
+    evaluate.add_argument("--sts-file", help="sentence pairs with a similarity score (columns sentence1, "
+                          "sentence2, score), e.g. GLUE's STS-B dev.tsv")
+    evaluate.add_argument("--corpus-file", help="texts for the nearest-neighbour agreement (recall@10 of PoWER's "
+                          "neighbours against the plain model's) and the timing")
+    evaluate.add_argument("--text-columns", default="text", help="the corpus's text column(s)")
+    evaluate.add_argument("--max-samples", type=int, default=2000, help="corpus texts (a seeded sample)")
+    evaluate.add_argument("--queries", type=int, default=200, help="corpus texts used as queries")
+    evaluate.add_argument("--max-seq-length", type=int, help="tokens per text for both models (default: the PoWER "
+                          "model's)")
+    evaluate.add_argument("--batch-sizes", default="32", help="timing: batch sizes of encode (e.g. 1,32,128)")
+    evaluate.add_argument("--repeats", type=int, default=3, help="timing: rounds, the models alternating")
+    evaluate.add_argument("--seed", type=int, default=42)
+    evaluate.add_argument("--output", type=Path, help="write the report as JSON here too")
+
+
+def run_embed(args: argparse.Namespace) -> dict:
+    """`powerbert embed`: read the texts, then search and re-train by distillation (training/distill.py)."""
+    from ..pretrained import resolve_model
+    from ..training.distill import read_texts, run_distillation
+    from ..training.stages import StageOptions
+
+    if args.target_flops is not None and args.target_speedup is not None:
+        raise PowerBertError("--target-flops and --target-speedup say the same thing; give one")
+    target = speedup_to_flop_fraction(args.target_speedup) if args.target_speedup else (args.target_flops or 0.5)
+    texts = read_texts(args.train_file, args.text_columns, args.max_train_samples, args.seed)
+    if args.validation_file:
+        dev = read_texts(args.validation_file, args.text_columns, 1000, args.seed, split="validation")
+    else:
+        order = np.random.default_rng(args.seed).permutation(len(texts))
+        held = set(order[: min(1000, max(1, len(texts) // 20))].tolist())
+        dev = [t for i, t in enumerate(texts) if i in held]
+        texts = [t for i, t in enumerate(texts) if i not in held]
+    stage = lambda epochs: StageOptions(epochs, args.lr, args.batch_size)  # noqa: E731
+    return run_distillation(resolve_model(args.model), texts, dev, args.output_dir, stage(args.search_epochs),
+                            stage(args.retrain_epochs), target, 0.0, None, args.max_seq_length, args.retention_mode,
+                            args.pool_weights, args.seed)
+
+
+def run_evaluate_embeddings(args: argparse.Namespace) -> dict:
+    """`powerbert evaluate-embeddings`: every measure the options ask for, plain against PoWER."""
+    from ..embedding import PowerTransformer, load_sentence_transformer
+    from ..pretrained import resolve_model
+    from ..training.distill import read_texts
+    from .options import parse_numbers
+
+    if not args.sts_file and not args.corpus_file:
+        raise PowerBertError("give --sts-file, --corpus-file or both")
+    power = load_sentence_transformer(resolve_model(args.model))
+    if not isinstance(power[0], PowerTransformer):
+        raise PowerBertError(f"{args.model} is not a PoWER embedding model (written by powerbert embed)")
+    plain = load_sentence_transformer(resolve_model(args.teacher))
+    limit = args.max_seq_length or power.max_seq_length
+    plain.max_seq_length = power.max_seq_length = limit
+    report = {"model": str(args.model), "teacher": str(args.teacher), "max_seq_length": limit,
+              "retention": power[0].power.power_config.retention}
+    if args.sts_file:
+        report["sts"] = sts_spearman(plain, power, args.sts_file)
+    if args.corpus_file:
+        corpus = read_texts(args.corpus_file, args.text_columns, args.max_samples, args.seed, split="corpus")
+        lengths = [len(ids) for ids in power.tokenizer(corpus, truncation=True, max_length=limit)["input_ids"]]
+        report["corpus"] = {"texts": len(corpus), "mean_tokens": float(np.mean(lengths)),
+                            "flop_fraction": power[0].power.flop_fraction(lengths)}
+        report["corpus"].update(neighbour_agreement(plain, power, corpus, args.queries, args.seed))
+        report["throughput"] = throughput(plain, power, corpus, parse_numbers(args.batch_sizes, int), args.repeats)
+    if args.output:
+        write_json_atomic(args.output, report)
+    return report
+
+
+def sts_spearman(plain, power, path: str) -> dict:
+    """Spearman correlation (x100) of the cosine similarity of each pair with its gold score, both models."""
+    from scipy.stats import spearmanr
+
+    from ..training.user_data import _read_file
+
+    rows = _read_file(Path(path), "sts")
+    missing = {"sentence1", "sentence2", "score"} - set(rows.column_names)
+    if missing:
+        raise PowerBertError(f"--sts-file {path} has no column {sorted(missing)[0]!r} (its columns: {rows.column_names})")
+    first, second, gold = list(map(str, rows["sentence1"])), list(map(str, rows["sentence2"])), rows["score"]
+    result = {"pairs": len(gold)}
+    for name, model in (("plain", plain), ("power", power)):
+        a, b = (model.encode(t, batch_size=64, normalize_embeddings=True, show_progress_bar=False) for t in (first, second))
+        result[f"spearman_{name}"] = float(spearmanr((a * b).sum(-1), gold).statistic * 100)
+    result["difference"] = result["spearman_power"] - result["spearman_plain"]
+    return result
+
+
+def neighbour_agreement(plain, power, corpus: list[str], queries: int, seed: int, k: int = 10) -> dict:
+    """recall@k: of each query's k nearest corpus texts by the plain model (itself excluded), the share that PoWER's
+    k nearest also hold; with the mean cosine between each text's two embeddings."""
+    embeddings = {name: model.encode(corpus, batch_size=32, normalize_embeddings=True, show_progress_bar=True)
+                  for name, model in (("plain", plain), ("power", power))}
+    chosen = np.random.default_rng(seed).permutation(len(corpus))[: min(queries, len(corpus))]
+    recalls = []
+    for i in chosen:
+        top = {}
+        for name, e in embeddings.items():
+            similarity = e @ e[i]
+            similarity[i] = -np.inf
+            top[name] = set(np.argpartition(-similarity, k)[:k].tolist())
+        recalls.append(len(top["plain"] & top["power"]) / k)
+    return {f"recall_at_{k}": float(np.mean(recalls)), "queries": len(chosen),
+            "cosine_to_plain": float(np.mean((embeddings["plain"] * embeddings["power"]).sum(-1)))}
+
+
+def throughput(plain, power, texts: list[str], batch_sizes: list[int], repeats: int) -> list[dict]:
+    """Texts per second of `encode` at each batch size: rounds alternate the two models, the median round counts."""
+    rows = []
+    for batch_size in batch_sizes:
+        seconds = {"plain": [], "power": []}
+        for model in (plain, power):  # warm-up
+            model.encode(texts[: 2 * batch_size], batch_size=batch_size, show_progress_bar=False)
+        for round_ in range(repeats):
+            for name, model in (("plain", plain), ("power", power))[:: 1 if round_ % 2 == 0 else -1]:
+                start = time.perf_counter()
+                model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+                seconds[name].append(time.perf_counter() - start)
+        row = {"batch_size": batch_size, **{f"{n}_texts_per_s": len(texts) / statistics.median(s) for n, s in seconds.items()}}
+        row["speedup"] = row["power_texts_per_s"] / row["plain_texts_per_s"]
+        rows.append(row)
+    return rows

@@ -1,0 +1,133 @@
+"""PoWER sentence embeddings on a tiny random BERT: pooling over what is left, the sentence-transformers folder,
+and search + re-training by distillation from the plain model."""
+
+import json
+
+import pytest
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+from transformers import AutoConfig, AutoModel, BertTokenizerFast
+
+from conftest import padded_batch
+from test_cli import assert_one_line
+from powerbert import PowerConfig
+from powerbert.cli import main
+from powerbert.embedding import PowerEmbeddingModel, PowerTransformer
+from powerbert.training.distill import run_distillation
+from powerbert.training.stages import StageOptions
+
+WORDS = ["a", "fine", "film", "dull", "and", "long", "story", "good", "bad", "plot", "cast", "music"]
+
+
+def tiny_encoder(seed: int = 0):
+    torch.manual_seed(seed)
+    config = AutoConfig.for_model("bert", vocab_size=120, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+                                  intermediate_size=64, max_position_embeddings=66, pad_token_id=0)
+    return AutoModel.from_config(config).eval()
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    """A tiny plain sentence-transformers model (BERT, mean pooling, Normalize) with a real tokenizer."""
+    root = tmp_path_factory.mktemp("teacher")
+    (root / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]))
+    tiny_encoder().save_pretrained(root / "hf")
+    BertTokenizerFast(vocab_file=str(root / "vocab.txt")).save_pretrained(root / "hf")
+    transformer = Transformer(str(root / "hf"), max_seq_length=64)
+    SentenceTransformer(modules=[transformer, Pooling(32, pooling_mode="mean"), Normalize()]).save(str(root / "st"))
+    return root / "st"
+
+
+def texts(count: int, seed: int = 0) -> list[str]:
+    generator = torch.Generator().manual_seed(seed)
+    return [" ".join(WORDS[i] for i in torch.randint(0, len(WORDS), (int(n),), generator=generator))
+            for n in torch.randint(12, 30, (count,), generator=generator)]
+
+
+def test_keeping_every_vector_gives_the_plain_models_mean_pooling():
+    encoder = tiny_encoder()
+    power = PowerEmbeddingModel.keep_all(encoder, 64).eval()
+    ids, mask = padded_batch([11, 5, 8])
+    with torch.no_grad():
+        hidden = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        expected = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        torch.testing.assert_close(power(ids, mask).embeddings, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("pool_weights", ["absorbed", "kept"])
+def test_pooling_weights_count_every_token_once_or_every_kept_vector_once(pool_weights):
+    power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([6, 4, 3], metadata={"pool_weights": pool_weights})).eval()
+    lengths = [11, 5, 8]
+    ids, mask = padded_batch(lengths)
+    with torch.no_grad():
+        hidden, weights = power.token_embeddings(ids, mask)
+    assert hidden.shape == (3, 3, 32) and weights.shape == (3, 3)  # the last layer keeps 3 vectors
+    expected = [float(n) for n in lengths] if pool_weights == "absorbed" else [3.0, 3.0, 3.0]
+    torch.testing.assert_close(weights.sum(1), torch.tensor(expected))
+    assert (weights > 0).all()
+
+
+def test_cls_pooling_keeps_cls_alone_in_the_last_layer():
+    power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([6, 4, 3], metadata={"pooling": "cls"})).eval()
+    ids, mask = padded_batch([11, 5])
+    with torch.no_grad():
+        hidden, _ = power.token_embeddings(ids, mask)
+    assert hidden.shape == (2, 1, 32)
+
+
+def test_the_saved_folder_is_a_sentence_transformer_that_encodes_like_the_model(tmp_path, teacher_dir):
+    tokenizer = SentenceTransformer(str(teacher_dir), device="cpu").tokenizer
+    power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([6, 4, 3])).eval()
+    power.save_pretrained(tmp_path / "power", tokenizer, max_seq_length=64)
+    model = SentenceTransformer(str(tmp_path / "power"), device="cpu", trust_remote_code=True)
+    assert isinstance(model[0], PowerTransformer) and [type(m) for m in model][1:] == [Pooling, Normalize]
+    sample = texts(5)
+    got = model.encode(sample, batch_size=2, normalize_embeddings=True, show_progress_bar=False, convert_to_tensor=True)
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(power(**tokenizer(sample, padding=True, return_tensors="pt")).embeddings)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    reloaded = PowerEmbeddingModel.from_pretrained(tmp_path / "power")
+    assert reloaded.power_config.retention == [6, 4, 3] and reloaded.power_config.metadata["pool_weights"] == "absorbed"
+
+
+def test_distillation_meets_its_target_and_writes_a_sentence_transformer(tmp_path, teacher_dir):
+    summary = run_distillation(str(teacher_dir), texts(96), texts(16, seed=1), tmp_path / "out",
+                               StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), target_flops=0.6, lambda_=0.0,
+                               lr_retention=None)
+    assert abs(summary["flop_budget"]["reached_flops_train"] - 0.6) < 0.05
+    assert summary["retention"] == sorted(summary["retention"], reverse=True)
+    assert 0 < summary["retrain_dev"]["cosine"] <= 1 and summary["pooling"] == "mean" and summary["normalize"]
+    model = SentenceTransformer(str(tmp_path / "out" / "power"), device="cpu", trust_remote_code=True)
+    embeddings = model.encode(texts(3), normalize_embeddings=True, show_progress_bar=False)
+    assert embeddings.shape == (3, 32)
+    # resumable: both stages done, nothing is trained again and the summary stays
+    again = run_distillation(str(teacher_dir), texts(96), texts(16, seed=1), tmp_path / "out",
+                             StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None)
+    assert again["retention"] == summary["retention"] and again["stage_seconds"] == summary["stage_seconds"]
+
+
+def test_embed_and_evaluate_cli_give_one_line_errors(tmp_path, teacher_dir, capsys):
+    (tmp_path / "texts.csv").write_text("body\n" + "\n".join(texts(10)) + "\n")
+    status = main(["embed", "--model", str(teacher_dir), "--train-file", str(tmp_path / "texts.csv"), "--output-dir",
+                   str(tmp_path / "out")])
+    assert_one_line(status, capsys.readouterr().err, "has no column 'text'")
+    status = main(["evaluate-embeddings", "--model", str(teacher_dir), "--teacher", str(teacher_dir), "--sts-file",
+                   str(tmp_path / "texts.csv")])
+    assert_one_line(status, capsys.readouterr().err, "is not a PoWER embedding model")
+
+
+def test_evaluate_embeddings_reports_sts_agreement_and_speed(tmp_path, teacher_dir, capsys):
+    tokenizer = SentenceTransformer(str(teacher_dir), device="cpu").tokenizer
+    PowerEmbeddingModel(tiny_encoder(), PowerConfig([10, 6, 4])).save_pretrained(tmp_path / "power", tokenizer, 64)
+    pairs = list(zip(texts(12), texts(12, seed=2)))
+    (tmp_path / "sts.tsv").write_text("sentence1\tsentence2\tscore\n" + "".join(
+        f"{a}\t{b}\t{i % 5}\n" for i, (a, b) in enumerate(pairs)))
+    capsys.readouterr()
+    assert main(["evaluate-embeddings", "--model", str(tmp_path / "power"), "--teacher", str(teacher_dir), "--sts-file",
+                 str(tmp_path / "sts.tsv"), "--corpus-file", str(tmp_path / "sts.tsv"), "--text-columns",
+                 "sentence1,sentence2", "--queries", "5", "--repeats", "1", "--batch-sizes", "4"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sts"]["pairs"] == 12 and -100 <= report["sts"]["spearman_power"] <= 100
+    assert 0 <= report["corpus"]["recall_at_10"] <= 1 and report["corpus"]["flop_fraction"] < 1
+    assert report["throughput"][0]["batch_size"] == 4 and report["throughput"][0]["speedup"] > 0

@@ -5,12 +5,16 @@ import json
 
 import pytest
 import torch
+from conftest import padded_batch
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+from sentence_transformers.sentence_transformer.modules import (
+    Normalize,
+    Pooling,
+    Transformer,
+)
+from test_cli import assert_one_line
 from transformers import AutoConfig, AutoModel, BertTokenizerFast
 
-from conftest import padded_batch
-from test_cli import assert_one_line
 from powerbert import PowerConfig
 from powerbert.cli import main
 from powerbert.embedding import PowerEmbeddingModel, PowerTransformer

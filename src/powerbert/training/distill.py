@@ -15,7 +15,13 @@ import numpy as np
 from datasets import Dataset
 from transformers import DataCollatorWithPadding
 
-from ..embedding import PowerEmbeddingModel, load_encoder, load_sentence_transformer, normalizes, pooling_of
+from ..embedding import (
+    PowerEmbeddingModel,
+    load_encoder,
+    load_sentence_transformer,
+    normalizes,
+    pooling_of,
+)
 from ..errors import PowerBertError
 from ..files import write_json_atomic
 from .data import model_max_length

@@ -25,7 +25,7 @@ from transformers.utils import ModelOutput
 from .algorithm.retention import PowerConfig
 from .errors import PowerBertError, first_line
 from .files import write_directory_atomic
-from .modeling import PowerModel, load_config
+from .modeling import PowerModel, load_classifier
 
 POOLINGS = ("mean", "cls")
 POOL_WEIGHTS = ("absorbed", "kept")
@@ -105,11 +105,7 @@ class PowerEmbeddingModel(PowerModel):
 
 def load_encoder(name_or_path: str | os.PathLike, **kwargs) -> PreTrainedModel:
     """AutoModel.from_pretrained (the bare encoder) with a one-line error for a missing or bad checkpoint."""
-    load_config(name_or_path)
-    try:
-        return AutoModel.from_pretrained(name_or_path, **kwargs)
-    except (OSError, ValueError, KeyError, RuntimeError) as err:
-        raise PowerBertError(f"cannot load an encoder from {name_or_path}: {first_line(err)}") from None
+    return load_classifier(name_or_path, AutoModel, **kwargs)
 
 
 def load_sentence_transformer(name_or_path: str | os.PathLike) -> SentenceTransformer:

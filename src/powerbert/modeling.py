@@ -327,13 +327,15 @@ def load_config(name_or_path: str | os.PathLike) -> PretrainedConfig:
     return config
 
 
-def load_classifier(name_or_path: str | os.PathLike, **kwargs) -> PreTrainedModel:
-    """AutoModelForSequenceClassification.from_pretrained with a one-line error for a missing or bad checkpoint."""
+def load_classifier(name_or_path: str | os.PathLike, auto_class=AutoModelForSequenceClassification,
+                    **kwargs) -> PreTrainedModel:
+    """AutoModelForSequenceClassification.from_pretrained (or another auto class's: AutoModel for a bare encoder)
+    with a one-line error for a missing or bad checkpoint."""
     load_config(name_or_path)
     try:
-        return AutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
+        return auto_class.from_pretrained(name_or_path, **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as err:
-        raise PowerBertError(f"cannot load a classifier from {name_or_path}: {first_line(err)}") from None
+        raise PowerBertError(f"cannot load a model from {name_or_path}: {first_line(err)}") from None
 
 
 def load_power_or_plain(model_dir: str | os.PathLike) -> PowerModel:

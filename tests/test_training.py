@@ -102,3 +102,25 @@ def test_run_pipeline_writes_the_summary_and_skips_finished_stages(tmp_path, glu
     with caplog.at_level(logging.INFO, logger="powerbert"):
         again = training.run_pipeline(*args, glue_dir=str(glue), max_seq_length=16)
     assert again["stage_seconds"] == summary["stage_seconds"]  # nothing re-ran
+
+
+def test_distillation_trains_on_the_teachers_outputs_not_the_labels(tmp_path, data, bert_dir):  # noqa: F811
+    import torch
+
+    from powerbert.modeling import load_classifier
+    from powerbert.training.stages import predict
+
+    teacher = load_classifier(bert_dir)
+    with torch.no_grad():  # a teacher that says "negative" to everything, whatever the labels say
+        teacher.classifier.weight.zero_()
+        teacher.classifier.bias.copy_(torch.tensor([4.0, -4.0]))
+    teacher.save_pretrained(tmp_path / "teacher")
+    PowerModel.keep_all(load_classifier(bert_dir), 16).save_pretrained(tmp_path / "search", data.tokenizer)
+    retrain(str(tmp_path / "search"), data, tmp_path / "power", StageOptions(4, 1e-3, 8),
+            teacher=str(tmp_path / "teacher"))
+    student = PowerModel.from_pretrained(tmp_path / "power")
+    assert (predict(student, data, split="train").argmax(-1) == 0).all()  # the labels are half positive
+    # soft targets: cross-entropy against the teacher's probabilities
+    logits, targets = torch.randn(3, 2), torch.randn(3, 2)
+    expected = -(targets.softmax(-1) * logits.log_softmax(-1)).sum(-1).mean()
+    torch.testing.assert_close(student._loss(logits, targets), expected)

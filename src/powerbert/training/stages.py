@@ -295,19 +295,32 @@ def check_not_collapsed(config: PowerConfig) -> None:
 
 
 def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, seed: int = 42,
-            power_config: PowerConfig | None = None, model_class: type[PowerModel] = PowerModel) -> dict:
+            power_config: PowerConfig | None = None, model_class: type[PowerModel] = PowerModel,
+            teacher: str | None = None) -> dict:
     """Stage 3: re-train with hard Extract layers from the search weights; keeps the best dev epoch.
-    model_class: the kind of PoWER model the search wrote (a classifier, or embedding.PowerEmbeddingModel)."""
+    model_class: the kind of PoWER model the search wrote (a classifier, or embedding.PowerEmbeddingModel).
+    teacher: a model folder (the stage-1 model) whose outputs on the training inputs are the targets instead of
+    the gold labels (knowledge distillation: soft targets for classes, its scores for a regression)."""
     torch.manual_seed(seed)
     power = model_class.from_pretrained(search_dir)
     if power_config is not None:
         power.set_retention(power_config)
     work_dir = Path(str(output_dir) + ".checkpoints")
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=True)
+    if teacher is not None:
+        trainer.train_dataset = soft_targets(teacher, data)
     _train(trainer, work_dir)
     metrics = _dev_metrics(trainer)
     on_main_process(lambda: _publish(output_dir, work_dir, lambda tmp: power.save_pretrained(tmp, data.tokenizer)))
     return metrics
+
+
+def soft_targets(teacher: str, data: TaskData):
+    """The training split with the teacher's outputs as labels: logits (classes) or scores (a regression)."""
+    logger.info("distillation: the outputs of %s on the training inputs are the targets", teacher)
+    outputs = predict(load_power_or_plain(teacher), data, split="train")
+    targets = outputs[:, 0] if outputs.shape[1] == 1 else outputs
+    return data.train.remove_columns("labels").add_column("labels", targets.astype(np.float32).tolist())
 
 
 @torch.inference_mode()
@@ -353,8 +366,10 @@ def run_pipeline(
     mode: str = "count",
     target_flops: float | None = None,
     lr_multiplier: float = LR_MULTIPLIER,
+    distill: bool = False,
 ) -> dict:
-    """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped."""
+    """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped.
+    distill: re-train on the stage-1 model's outputs instead of the labels."""
     output_dir = Path(output_dir)
     summary_path = output_dir / "summary.json"
     previous = _load_summary(summary_path)
@@ -364,7 +379,7 @@ def run_pipeline(
     summary = previous or {
         "task": task.name, "model": str(model_name_or_path), "metric": task.metric, "seed": seed,
         "lambda": None if target_flops else lambda_, "target_flops": target_flops, "lr_retention": lr_retention,
-        "max_train_samples": max_train_samples, "retention_mode": mode,
+        "max_train_samples": max_train_samples, "retention_mode": mode, "distill": distill,
         "stages": {name: vars(options) for name, options in stages.items()}, "stage_seconds": {},
     }
     data = TaskData.for_model(task, model_name_or_path, glue_dir=glue_dir, max_seq_length=max_seq_length,
@@ -406,8 +421,8 @@ def run_pipeline(
 
     power_dir = output_dir / "power"
     if not power_dir.is_dir():
-        summary["retrain_dev"] = timed("retrain", lambda: retrain(str(search_dir), data, power_dir,
-                                                                  stages["retrain"], seed))
+        summary["retrain_dev"] = timed("retrain", lambda: retrain(str(search_dir), data, power_dir, stages["retrain"],
+                                                                  seed, teacher=str(finetuned) if distill else None))
     summary["power_dev"] = evaluate(str(power_dir), data)
     summary["flop_fraction"] = summary["power_dev"].pop("flop_fraction")
     summary["finetune_dev"].pop("flop_fraction", None)

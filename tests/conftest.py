@@ -47,7 +47,7 @@ def padded_batch(lengths: list[int], width: int | None = None, seed: int = 0):
 # the files with the longest module fixtures, longest first: pytest-xdist (--dist loadfile) hands files to workers
 # in collection order, so starting these first keeps one of them from running alone at the end
 SLOWEST_FIRST = ["test_end_to_end.py", "test_export_architectures.py", "test_deploy.py", "test_serving.py",
-                 "test_distributed.py", "test_bench.py", "test_sweep.py"]
+                 "test_distributed.py", "test_bench.py", "test_sweep.py", "test_embedding.py"]
 
 
 def pytest_collection_modifyitems(items):

@@ -135,3 +135,23 @@ def test_evaluate_embeddings_reports_sts_agreement_and_speed(tmp_path, teacher_d
     assert report["sts"]["pairs"] == 12 and -100 <= report["sts"]["spearman_power"] <= 100
     assert 0 <= report["corpus"]["recall_at_10"] <= 1 and report["corpus"]["flop_fraction"] < 1
     assert report["throughput"][0]["batch_size"] == 4 and report["throughput"][0]["speedup"] > 0
+
+
+def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, teacher_dir):
+    from powerbert.deploy import export
+    from powerbert.deploy.exported_embedding import ExportedPowerTransformer
+
+    tokenizer = SentenceTransformer(str(teacher_dir), device="cpu").tokenizer
+    PowerEmbeddingModel(tiny_encoder(), PowerConfig([10, 6, 4])).save_pretrained(tmp_path / "power", tokenizer, 64)
+    record = export(tmp_path / "power", tmp_path / "onnx")
+    assert record["task"] == "sentence-embedding" and record["retention"] == [10, 6, 4]
+    export(tmp_path / "onnx", tmp_path / "openvino", runtime="openvino")  # converted, not traced again
+    sample = texts(6)
+    expected = SentenceTransformer(str(tmp_path / "power"), device="cpu", trust_remote_code=True).encode(
+        sample, convert_to_tensor=True)
+    for runtime in ("onnx", "openvino"):
+        model = SentenceTransformer(str(tmp_path / runtime), device="cpu", trust_remote_code=True)
+        assert isinstance(model[0], ExportedPowerTransformer) and [type(m) for m in model][1:] == [Pooling, Normalize]
+        got = model.encode(sample, batch_size=4, convert_to_tensor=True, normalize_embeddings=True)
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+        assert model[0].retention == [10, 6, 4] and 0 < model[0].flop_fraction([20, 12]) < 1

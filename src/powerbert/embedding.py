@@ -157,6 +157,14 @@ class PowerTransformer(Module):
         features.update(token_embeddings=hidden, attention_mask=weights)
         return features
 
+    @property
+    def retention(self) -> list:
+        return self.power.power_config.retention
+
+    def flop_fraction(self, lengths: list[int]) -> float:
+        """Encoder FLOPs of the configuration over the plain model's on inputs of these lengths."""
+        return self.power.flop_fraction(lengths)
+
     def get_embedding_dimension(self) -> int:
         return self.power.config.hidden_size
 

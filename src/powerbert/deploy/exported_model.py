@@ -71,7 +71,11 @@ class ExportedModelForSequenceClassification:
 
     # --- inference --------------------------------------------------------------------------------------
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        """Logits of the graph for checked int64 inputs; each runtime implements it."""
+        """Logits of the graph (its first output) for checked int64 inputs."""
+        return self.run_all(feed)[0]
+
+    def run_all(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Every output of the graph, in order, for checked int64 inputs; each runtime implements it."""
         raise NotImplementedError
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, **_unused) -> SequenceClassifierOutput:

@@ -56,10 +56,27 @@ def check_output_dir(output: Path) -> None:
         raise PowerBertError(f"--output {output} is a non-empty folder that is not an export; choose a new folder")
 
 
+def is_embedding_folder(model_dir: str | os.PathLike) -> bool:
+    """A sentence-transformers folder (modules.json): a PoWER embedding model, or its export."""
+    return (Path(model_dir) / "modules.json").is_file()
+
+
 def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Module, list[int] | None]:
     """The PoWER model of a folder and its retention (or, with plain=True, the classifier it wraps, or any
-    fine-tuned classifier, and None)."""
+    fine-tuned classifier, and None). A PoWER embedding model's plain model keeps every vector."""
     is_power = (Path(model_dir) / CONFIG_NAME).is_file()
+    if is_embedding_folder(model_dir):
+        from ..embedding import PowerEmbeddingModel
+
+        if not is_power:
+            raise PowerBertError(f"{model_dir} is a sentence-transformers folder without {CONFIG_NAME}: export the "
+                                 "PoWER embedding model that `powerbert embed` wrote")
+        power = PowerEmbeddingModel.from_pretrained(model_dir).eval()
+        if plain:
+            keep_all = PowerConfig.keep_all(power.num_layers, max_input_length(power.config))
+            keep_all.metadata.update(power.power_config.metadata)
+            return PowerEmbeddingModel(power.model, keep_all).eval(), None
+        return power, power.power_config.retention
     if not plain and not is_power:
         raise PowerBertError(
             f"{model_dir} is not a PoWER model (no {CONFIG_NAME}); export --plain exports a plain classifier"
@@ -101,6 +118,7 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
         model, retention = load_for_export(model_dir, plain)
         config, power_config = model.config, (model.power_config if retention is not None else None)
     token_types = uses_token_types(config)
+    embedding = is_embedding_folder(model_dir)
     precision = quantize or "fp32"
     file_name = ONNX_FILES[precision] if runtime == "onnxruntime" else OPENVINO_FILE
     quantization = {"onnxruntime": "dynamic", "openvino": "nncf static"}[runtime] if quantize else None
@@ -111,6 +129,7 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
         "retention": retention, "inputs": ["input_ids", "attention_mask", "token_type_ids"][: 3 if token_types else 2],
         "max_length": max_input_length(config), "source": str(model_dir), "torch": torch.__version__,
         "fused_operators": (source or {}).get("fused_operators", {}),
+        "task": "sentence-embedding" if embedding else "text-classification",
     }
 
     def write(tmp: Path) -> None:
@@ -119,7 +138,8 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
             graph = Path(scratch) / ONNX_FILES["fp32"]
             if source is not None:
                 shutil.copyfile(Path(model_dir) / source["file_name"], graph)
-            elif plain and fuse and runtime == "onnxruntime" and _fused(model_dir, graph, token_types, record):
+            elif plain and fuse and runtime == "onnxruntime" and not embedding and \
+                    _fused(model_dir, graph, token_types, record):
                 pass
             else:
                 logger.info("exporting %s to ONNX", "the plain model" if plain else "the PoWER model")
@@ -136,6 +156,8 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
         if power_config is not None:
             power_config.save_pretrained(tmp)
         _copy_tokenizer(model_dir, tmp)
+        if embedding:
+            _copy_sentence_transformer_files(model_dir, tmp)
         write_json_atomic(tmp / EXPORT_CONFIG, record)
 
     write_directory_atomic(output, write)
@@ -152,6 +174,23 @@ def _fused(model_dir, graph: Path, token_types: bool, record: dict) -> bool:
         logger.warning("%s; exporting it without ONNX Runtime's fusions", err)
         return False
     return True
+
+
+EXPORTED_EMBEDDING_MODULE = "powerbert.deploy.exported_embedding.ExportedPowerTransformer"
+
+
+def _copy_sentence_transformer_files(model_dir: str | os.PathLike, target: Path) -> None:
+    """The sentence-transformers files beside the graph, the first module now the exported one: the export
+    folder loads with SentenceTransformer(folder, trust_remote_code=True) and encodes on its runtime."""
+    source = Path(model_dir)
+    modules = json.loads((source / "modules.json").read_text())
+    modules[0]["type"] = EXPORTED_EMBEDDING_MODULE
+    write_json_atomic(target / "modules.json", modules)
+    for module in modules[1:]:
+        shutil.copytree(source / module["path"], target / module["path"])
+    for name in ("sentence_bert_config.json", "config_sentence_transformers.json"):
+        if (source / name).is_file():
+            shutil.copyfile(source / name, target / name)
 
 
 def _fp32_onnx_export(model_dir: str | os.PathLike) -> dict | None:

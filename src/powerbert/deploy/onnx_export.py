@@ -33,8 +33,25 @@ class _LogitsOnly(nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
+class _TokenEmbeddings(nn.Module):
+    """An embedding model's graph: the last layer's kept vectors and their pooling weights out (what
+    sentence-transformers' Pooling module reads as token embeddings and attention mask)."""
+
+    def __init__(self, model: nn.Module, token_types: bool) -> None:
+        super().__init__()
+        self.model, self.token_types = model, token_types
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.token_embeddings(input_ids, attention_mask, token_type_ids if self.token_types else None)
+
+
+EMBEDDING_OUTPUTS = ["token_embeddings", "pool_weights"]
+
+
 def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
-    """Trace `model` with torch.export into one ONNX file with dynamic batch and length; logits out."""
+    """Trace `model` with torch.export into one ONNX file with dynamic batch and length; logits out (an
+    embedding model: its kept vectors and their pooling weights)."""
     ids = torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 102, 0, 0]]) % model.config.vocab_size
     example = {"input_ids": ids,
                "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])}
@@ -48,8 +65,11 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(_LogitsOnly(model, token_types), (), kwargs=example, dynamo=True,
-                                        dynamic_shapes=dynamic, input_names=list(example), output_names=["logits"],
+            classifier = getattr(model, "is_classifier", True)
+            wrapped = (_LogitsOnly if classifier else _TokenEmbeddings)(model, token_types)
+            program = torch.onnx.export(wrapped, (), kwargs=example, dynamo=True, dynamic_shapes=dynamic,
+                                        input_names=list(example),
+                                        output_names=["logits"] if classifier else EMBEDDING_OUTPUTS,
                                         external_data=False, verbose=False)
     except Exception as err:  # the exporter raises many types from deep inside torch.export
         raise PowerBertError(f"ONNX export of {type(model).__name__} failed: {first_line(err)}") from err

@@ -53,7 +53,7 @@ class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
         model.inference_precision = {"f32": "fp32"}.get(hint, hint)  # a bf16 hint may run as fp32
         return model
 
-    def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+    def run_all(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Safe from many threads at once: an infer request serves one call at a time, so each call takes an
         idle one from the pool (or makes one) and gives it back."""
         try:
@@ -61,6 +61,7 @@ class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
         except queue.Empty:
             request = self.compiled.create_infer_request()
         try:
-            return request.infer(feed)[0]  # a copy (share_outputs=False): the request may serve the next call
+            outputs = request.infer(feed)  # copies (share_outputs=False): the request may serve the next call
+            return [outputs[i] for i in range(len(self.compiled.outputs))]
         finally:
             self.requests.put(request)

@@ -81,7 +81,7 @@ def run_embed(args: argparse.Namespace) -> dict:
 
 def run_evaluate_embeddings(args: argparse.Namespace) -> dict:
     """`powerbert evaluate-embeddings`: every measure the options ask for, plain against PoWER."""
-    from ..embedding import PowerTransformer, load_sentence_transformer
+    from ..embedding import load_sentence_transformer
     from ..pretrained import resolve_model
     from ..training.distill import read_texts
     from .options import parse_numbers
@@ -89,20 +89,20 @@ def run_evaluate_embeddings(args: argparse.Namespace) -> dict:
     if not args.sts_file and not args.corpus_file:
         raise PowerBertError("give --sts-file, --corpus-file or both")
     power = load_sentence_transformer(resolve_model(args.model))
-    if not isinstance(power[0], PowerTransformer):
-        raise PowerBertError(f"{args.model} is not a PoWER embedding model (written by powerbert embed)")
+    if not hasattr(power[0], "flop_fraction"):  # PowerTransformer, or ExportedPowerTransformer for an export
+        raise PowerBertError(f"{args.model} is not a PoWER embedding model (written by powerbert embed or export)")
     plain = load_sentence_transformer(resolve_model(args.teacher))
     limit = args.max_seq_length or power.max_seq_length
     plain.max_seq_length = power.max_seq_length = limit
     report = {"model": str(args.model), "teacher": str(args.teacher), "max_seq_length": limit,
-              "retention": power[0].power.power_config.retention}
+              "retention": power[0].retention}
     if args.sts_file:
         report["sts"] = sts_spearman(plain, power, args.sts_file)
     if args.corpus_file:
         corpus = read_texts(args.corpus_file, args.text_columns, args.max_samples, args.seed, split="corpus")
         lengths = [len(ids) for ids in power.tokenizer(corpus, truncation=True, max_length=limit)["input_ids"]]
         report["corpus"] = {"texts": len(corpus), "mean_tokens": float(np.mean(lengths)),
-                            "flop_fraction": power[0].power.flop_fraction(lengths)}
+                            "flop_fraction": power[0].flop_fraction(lengths)}
         report["corpus"].update(neighbour_agreement(plain, power, corpus, args.queries, args.seed))
         report["throughput"] = throughput(plain, power, corpus, parse_numbers(args.batch_sizes, int), args.repeats)
     if args.output:

@@ -137,7 +137,7 @@ def test_evaluate_embeddings_reports_sts_agreement_and_speed(tmp_path, teacher_d
     assert report["throughput"][0]["batch_size"] == 4 and report["throughput"][0]["speedup"] > 0
 
 
-def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, teacher_dir):
+def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, teacher_dir, capsys):
     from powerbert.deploy import export
     from powerbert.deploy.exported_embedding import ExportedPowerTransformer
 
@@ -155,3 +155,12 @@ def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, 
         got = model.encode(sample, batch_size=4, convert_to_tensor=True, normalize_embeddings=True)
         torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
         assert model[0].retention == [10, 6, 4] and 0 < model[0].flop_fraction([20, 12]) < 1
+    # OpenVINO int8 from the command line, NNCF calibrated on the user's texts
+    (tmp_path / "texts.csv").write_text("body\n" + "\n".join(texts(8, seed=3)) + "\n")
+    assert main(["export", "--model", str(tmp_path / "onnx"), "--output", str(tmp_path / "ov-int8"), "--runtime",
+                 "openvino", "--quantize", "int8", "--train-file", str(tmp_path / "texts.csv"), "--text-columns",
+                 "body", "--calibration-samples", "8"]) == 0
+    assert json.loads((tmp_path / "ov-int8" / "export_config.json").read_text())["calibration_samples"] == 8
+    int8 = SentenceTransformer(str(tmp_path / "ov-int8"), device="cpu", trust_remote_code=True)
+    got = int8.encode(sample, convert_to_tensor=True, normalize_embeddings=True)
+    assert (got * expected).sum(-1).min() > 0.9  # int8: close in direction, not equal

@@ -314,14 +314,19 @@ def target_flops_option(args: argparse.Namespace) -> float | None:
 
 def _export(args: argparse.Namespace) -> dict:
     """`powerbert export`: every option checked, then calibration inputs read (OpenVINO int8), then the export."""
-    from .deploy.exporter import check_export_options, check_output_dir, export
+    from .deploy.exporter import check_export_options, check_output_dir, export, is_embedding_folder
 
     model = resolve_model(args.model)
     check_model_folder(model)
     check_export_options(args.runtime, args.quantize, bool(args.calibration_task) or user_data_given(args))
     check_output_dir(args.output)
     calibration = None
-    if args.calibration_task or user_data_given(args):
+    if is_embedding_folder(model) and args.train_file:
+        from .training.distill import calibration_texts
+
+        calibration = calibration_texts(model, args.train_file, args.text_columns or "text", args.calibration_samples,
+                                        args.seed)
+    elif args.calibration_task or user_data_given(args):
         from .training.data import TaskData
 
         args.task = args.calibration_task

@@ -126,3 +126,17 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
     write_json_atomic(summary_path, summary)
     return summary
 
+
+
+def calibration_texts(model_dir: str, path: str, columns: str, samples: int, seed: int = 42) -> list[dict]:
+    """A seeded sample of texts, each tokenized alone as (1, length) int64 arrays: what NNCF calibrates an
+    embedding model's OpenVINO int8 graph on."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    rows = []
+    for text in read_texts(path, columns, samples, seed):
+        encoded = tokenizer(text, truncation=True, max_length=tokenizer.model_max_length, return_tensors="np")
+        rows.append({name: encoded[name].astype(np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")
+                     if name in encoded})
+    return rows

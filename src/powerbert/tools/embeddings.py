@@ -52,6 +52,7 @@ def add_embedding_parsers(commands) -> None:
                           "model's)")
     evaluate.add_argument("--batch-sizes", default="32", help="timing: batch sizes of encode (e.g. 1,32,128)")
     evaluate.add_argument("--repeats", type=int, default=3, help="timing: rounds, the models alternating")
+    evaluate.add_argument("--no-timing", action="store_true", help="quality only (timing needs the CPU to itself)")
     evaluate.add_argument("--seed", type=int, default=42)
     evaluate.add_argument("--output", type=Path, help="write the report as JSON here too")
 
@@ -104,7 +105,8 @@ def run_evaluate_embeddings(args: argparse.Namespace) -> dict:
         report["corpus"] = {"texts": len(corpus), "mean_tokens": float(np.mean(lengths)),
                             "flop_fraction": power[0].flop_fraction(lengths)}
         report["corpus"].update(neighbour_agreement(plain, power, corpus, args.queries, args.seed))
-        report["throughput"] = throughput(plain, power, corpus, parse_numbers(args.batch_sizes, int), args.repeats)
+        if not args.no_timing:
+            report["throughput"] = throughput(plain, power, corpus, parse_numbers(args.batch_sizes, int), args.repeats)
     if args.output:
         write_json_atomic(args.output, report)
     return report

@@ -28,17 +28,13 @@ def expected_flop_fraction(masses: torch.Tensor, lengths: torch.Tensor, weights:
 
     masses (layers,): vectors each layer keeps (count mode) or its share of each input (fraction mode);
     lengths, weights (K,): distinct input lengths and how many inputs have each. The same cost model as
-    `retention.encoder_flops`, with counts relaxed to real numbers: for non-increasing whole masses the two agree.
-
-    Each layer keeps its own mass, at most the input's length, not at most what the layer before kept (the hard
-    configuration's monotone counts): with that minimum, a layer whose mass is above its predecessor's gets no
-    gradient, so the first layer to fall takes the whole budget and every later layer stays level with it.
+    `retention.encoder_flops`, with counts relaxed to real numbers: for integer masses the two agree.
     """
     n = lengths.to(masses.dtype)
     width, total = n, torch.zeros_like(n)
     for mass in masses:
         keep = mass * n if mode == "fraction" else mass.expand_as(n)
-        keep = torch.minimum(keep.clamp(min=1.0), n)
+        keep = torch.minimum(keep.clamp(min=1.0), width)
         total = total + 3 * width * hidden**2 + 2 * width**2 * hidden + keep * hidden**2 + 2 * keep * hidden * intermediate
         width = keep
     plain = len(masses) * (4 * n * hidden**2 + 2 * n**2 * hidden + 2 * n * hidden * intermediate)

@@ -92,7 +92,7 @@ def test_the_saved_folder_is_a_sentence_transformer_that_encodes_like_the_model(
         expected = torch.nn.functional.normalize(power(**tokenizer(sample, padding=True, return_tensors="pt")).embeddings)
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
     reloaded = PowerEmbeddingModel.from_pretrained(tmp_path / "power")
-    assert reloaded.power_config.retention == [6, 4, 3] and reloaded.power_config.metadata["pool_weights"] == "absorbed"
+    assert reloaded.power_config.retention == [6, 4, 3] and reloaded.power_config.metadata["pool_weights"] == "kept"
 
 
 def test_distillation_meets_its_target_and_writes_a_sentence_transformer(tmp_path, teacher_dir):

@@ -27,9 +27,9 @@ def add_embedding_parsers(commands) -> None:
     embed.add_argument("--target-flops", type=float, help="fraction of the plain encoder's FLOPs (default 0.5)")
     embed.add_argument("--target-speedup", type=float, help="the same as --target-flops 1/S")
     embed.add_argument("--retention-mode", choices=["count", "fraction"], default="count")
-    embed.add_argument("--pool-weights", choices=["absorbed", "kept"], default="absorbed",
-                       help="mean pooling over the kept vectors: each weighted by the tokens it absorbed (default), "
-                       "or each once")
+    embed.add_argument("--pool-weights", choices=["kept", "absorbed"], default="kept",
+                       help="mean pooling over the kept vectors: each once (default), or each weighted by the "
+                       "tokens it absorbed")
     embed.add_argument("--search-epochs", type=float, default=2.0)
     embed.add_argument("--retrain-epochs", type=float, default=2.0)
     embed.add_argument("--lr", type=float, default=5e-5, help="learning rate of the encoder weights (default 5e-5)")

@@ -86,7 +86,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def run_distillation(teacher_path: str, train: list[str], dev: list[str], output_dir: Path,
                      search_stage: StageOptions, retrain_stage: StageOptions, target_flops: float | None,
                      lambda_: float, lr_retention: float | None, max_seq_length: int | None = None,
-                     mode: str = "count", pool_weights: str = "absorbed", seed: int = 42) -> dict:
+                     mode: str = "count", pool_weights: str = "kept", seed: int = 42) -> dict:
     """Search and re-train a PoWER embedding model from the plain sentence-transformers model at teacher_path;
     resumable (a finished stage is skipped). Writes <output_dir>/search, /power (sentence-transformers folders)
     and summary.json."""

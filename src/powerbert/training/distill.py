@@ -24,7 +24,7 @@ from ..embedding import (
 )
 from ..errors import PowerBertError
 from ..files import write_json_atomic
-from .data import model_max_length
+from .data import load_tokenizer, model_max_length
 from .stages import StageOptions, retrain, search
 from .user_data import _read_file
 
@@ -92,7 +92,8 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
     and summary.json."""
     teacher = load_sentence_transformer(teacher_path)
     encoder = load_encoder(teacher_path)
-    limit = model_max_length(teacher.tokenizer, encoder.config)
+    # the tokenizer as saved: sentence-transformers lowers a loaded tokenizer's limit to its max_seq_length
+    limit = model_max_length(load_tokenizer(teacher_path), encoder.config)
     max_seq_length = max_seq_length or min(teacher.max_seq_length or limit, limit)
     if max_seq_length > limit:
         raise PowerBertError(f"--max-seq-length {max_seq_length} exceeds the model's limit of {limit} tokens")

@@ -132,6 +132,18 @@ def normalizes(model: SentenceTransformer) -> bool:
     return any(isinstance(m, Normalize) for m in model)
 
 
+def tokenize_texts(tokenizer, inputs, prompt: str | None, max_length: int) -> dict[str, torch.Tensor]:
+    """What a sentence-transformers input module's preprocess returns: texts (or pairs), the prompt in front of
+    each single text, right-padded and truncated to max_length."""
+    pairs = [tuple(t) for t in inputs if isinstance(t, (list, tuple))]
+    if pairs and len(pairs) == len(inputs):
+        first, second = zip(*pairs)
+        return tokenizer(list(first), list(second), padding=True, truncation=True, max_length=max_length,
+                         return_tensors="pt")
+    texts = [prompt + text if prompt else text for text in inputs]
+    return tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+
+
 class PowerTransformer(Module):
     """The sentence-transformers module of a PoWER embedding model: tokenizes, runs the encoder with elimination,
     and hands Pooling the kept vectors with their pooling weights as attention mask."""
@@ -143,14 +155,7 @@ class PowerTransformer(Module):
         self.power, self.tokenizer, self.max_seq_length = power, tokenizer, max_seq_length
 
     def preprocess(self, inputs, prompt: str | None = None, **kwargs) -> dict[str, torch.Tensor]:
-        texts = [prompt + text if prompt else text for text in inputs]
-        pairs = [tuple(t) for t in texts if isinstance(t, (list, tuple))]
-        if pairs and len(pairs) == len(texts):
-            first, second = zip(*pairs)
-            return self.tokenizer(list(first), list(second), padding=True, truncation=True,
-                                  max_length=self.max_seq_length, return_tensors="pt")
-        return self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_seq_length,
-                              return_tensors="pt")
+        return tokenize_texts(self.tokenizer, inputs, prompt, self.max_seq_length)
 
     def forward(self, features: dict, **kwargs) -> dict:
         hidden, weights = self.power.token_embeddings(features["input_ids"], features.get("attention_mask"),

@@ -15,6 +15,7 @@ from sentence_transformers.base.modules import Module
 from transformers import AutoTokenizer
 
 from ..algorithm.retention import flop_fraction
+from ..embedding import tokenize_texts
 from .exported_model import prepare_inputs
 from .loader import load_exported
 
@@ -45,8 +46,7 @@ class ExportedPowerTransformer(Module):
         return flop_fraction(lengths, config.hidden_size, config.intermediate_size, self.exported.power_config)
 
     def preprocess(self, inputs, prompt: str | None = None, **kwargs) -> dict[str, torch.Tensor]:
-        texts = [prompt + text if prompt else text for text in inputs]
-        return self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="pt")
+        return tokenize_texts(self.tokenizer, inputs, prompt, self.max_seq_length)
 
     def forward(self, features: dict, **kwargs) -> dict:
         feed = prepare_inputs(features["input_ids"], features.get("attention_mask"), features.get("token_type_ids"),

@@ -23,19 +23,12 @@ def load_exported(model_dir: str | os.PathLike, dtype: str = "fp32",
     """
     runtime = read_export_config(model_dir).get("runtime")
     if runtime == "openvino":
-        return OVModelForSequenceClassification.from_pretrained(
-            model_dir, dtype=dtype, ov_config={"INFERENCE_NUM_THREADS": threads} if threads else None)
+        return OVModelForSequenceClassification.from_pretrained(model_dir, dtype=dtype, threads=threads)
     if runtime == "onnxruntime":
         if dtype != "fp32":
             raise PowerBertError(f"{model_dir} is an ONNX Runtime export: it runs at the precision it was exported "
                                  f"at; --dtype {dtype} applies to OpenVINO exports and PyTorch models")
-        options = None
-        if threads:
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-        return ORTModelForSequenceClassification.from_pretrained(model_dir, session_options=options)
+        return ORTModelForSequenceClassification.from_pretrained(model_dir, threads=threads)
     raise PowerBertError(f"{model_dir}: unknown runtime {runtime!r} in its export_config.json; export it again")
 
 

@@ -25,11 +25,11 @@ class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
 
     @classmethod
     def from_pretrained(cls, model_dir: str | os.PathLike, dtype: str = "fp32", file_name: str | None = None,
-                        ov_config: dict | None = None) -> "OVModelForSequenceClassification":
+                        ov_config: dict | None = None, threads: int | None = None) -> "OVModelForSequenceClassification":
         """Open an export folder and compile its IR for the CPU with latency-oriented settings.
 
         dtype: "fp32" or "bf16" (inference precision hint); ov_config: further OpenVINO properties, which win.
-        The compute threads follow $OMP_NUM_THREADS where it is set (as PyTorch's do), unless ov_config sets them.
+        threads: compute threads (default: $OMP_NUM_THREADS where set, as PyTorch's, else OpenVINO's choice).
         """
         import openvino as ov
 
@@ -40,8 +40,9 @@ class OVModelForSequenceClassification(ExportedModelForSequenceClassification):
         if not path.with_suffix(".bin").is_file():
             raise PowerBertError(f"{path.with_suffix('.bin')} is missing: the export folder is incomplete; export it again")
         properties = {"INFERENCE_PRECISION_HINT": HINTS[dtype], "PERFORMANCE_HINT": "LATENCY"}
-        if threads_from_environment():
-            properties["INFERENCE_NUM_THREADS"] = threads_from_environment()
+        threads = threads or threads_from_environment()
+        if threads:
+            properties["INFERENCE_NUM_THREADS"] = threads
         properties.update(ov_config or {})
         try:
             model.compiled = ov.Core().compile_model(str(path), "CPU", properties)

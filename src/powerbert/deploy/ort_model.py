@@ -17,16 +17,18 @@ class ORTModelForSequenceClassification(ExportedModelForSequenceClassification):
 
     @classmethod
     def from_pretrained(cls, model_dir: str | os.PathLike, file_name: str | None = None,
-                        session_options=None, provider: str = "CPUExecutionProvider"
+                        session_options=None, provider: str = "CPUExecutionProvider", threads: int | None = None
                         ) -> "ORTModelForSequenceClassification":
         """Open an export folder; file_name picks another .onnx file in it (default: the one it was exported as).
-        Without session_options, the compute threads follow $OMP_NUM_THREADS where it is set (as PyTorch's do)."""
+        threads: intra-op threads (default: $OMP_NUM_THREADS where set, as PyTorch's, else ONNX Runtime's choice);
+        session_options, if given, are used as they are."""
         import onnxruntime as ort
 
         model = cls(model_dir)
-        if session_options is None and threads_from_environment():
+        threads = threads or threads_from_environment()
+        if session_options is None and threads:
             session_options = ort.SessionOptions()
-            session_options.intra_op_num_threads = threads_from_environment()
+            session_options.intra_op_num_threads = threads
         path = model.graph_path(model_dir, file_name)
         try:
             model.session = ort.InferenceSession(str(path), sess_options=session_options, providers=[provider])

@@ -116,9 +116,9 @@ def sts_spearman(plain, power, path: str) -> dict:
     """Spearman correlation (x100) of the cosine similarity of each pair with its gold score, both models."""
     from scipy.stats import spearmanr
 
-    from ..training.user_data import _read_file
+    from ..training.user_data import read_data_file
 
-    rows = _read_file(Path(path), "sts")
+    rows = read_data_file(Path(path), "sts")
     missing = {"sentence1", "sentence2", "score"} - set(rows.column_names)
     if missing:
         raise PowerBertError(f"--sts-file {path} has no column {sorted(missing)[0]!r} (its columns: {rows.column_names})")

@@ -26,7 +26,7 @@ from ..errors import PowerBertError
 from ..files import write_json_atomic
 from .data import load_tokenizer, model_max_length
 from .stages import StageOptions, retrain, search
-from .user_data import _read_file
+from .user_data import read_data_file
 
 logger = logging.getLogger("powerbert")
 
@@ -35,7 +35,7 @@ def read_texts(path: str, columns: str, max_samples: int | None = None, seed: in
                ) -> list[str]:
     """The texts of one or more columns of a CSV, TSV, JSON lines or Parquet file (each column's texts in turn,
     without repeats), or a seeded sample of max_samples of them; one line for a missing column or empty text."""
-    data = _read_file(Path(path), split)
+    data = read_data_file(Path(path), split)
     texts: list[str] = []
     for column in [c.strip() for c in columns.split(",") if c.strip()]:
         if column not in data.column_names:

@@ -71,7 +71,7 @@ def load_user_task(options: DataOptions) -> UserTask:
         if not options.train_file:
             raise PowerBertError("give --task (GLUE), or your own data with --train-file or --dataset-name")
         files = {"train": options.train_file, "validation": options.validation_file, "test": options.test_file}
-        raw, name = DatasetDict({s: _read_file(Path(f), s) for s, f in files.items() if f}), Path(options.train_file).stem
+        raw, name = DatasetDict({s: read_data_file(Path(f), s) for s, f in files.items() if f}), Path(options.train_file).stem
     for split, data in raw.items():
         _check_columns(data, [*text_columns, options.label_column], split)
     if "validation" not in raw:
@@ -92,7 +92,9 @@ def load_user_task(options: DataOptions) -> UserTask:
     return UserTask(name=name, labels=labels, metric=metric, splits=encoded)
 
 
-def _read_file(path: Path, split: str) -> Dataset:
+def read_data_file(path: Path, split: str) -> Dataset:
+    """One CSV, TSV (no quoting), JSON lines or Parquet file, by extension; one line for anything wrong with it
+    (split names the option in the message: --{split}-file)."""
     if not path.is_file():
         raise PowerBertError(f"--{split}-file {path} does not exist")
     kind = FORMATS.get(path.suffix.lower())

@@ -1,6 +1,9 @@
 """Tiny random models of every supported architecture, and a GLUE folder written by the tests."""
 
+import gc
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,6 +12,9 @@ from transformers import AutoConfig, AutoModelForSequenceClassification
 if os.environ.get("PYTEST_XDIST_WORKER"):  # one worker per core: no worker spreads its work over both
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # subprocesses (bench variants, torchrun) inherit it
+# OpenVINO's converter and NNCF send usage telemetry unless told not to, forking the (large) test process once per
+# event (about 40 per conversion); both skip it in CI, and a test run is one
+os.environ.setdefault("CI", "true")
 
 ARCHITECTURES = ["bert", "roberta", "albert", "distilbert", "electra", "mpnet", "deberta-v2", "modernbert"]
 NUM_LAYERS = 3
@@ -53,6 +59,43 @@ SLOWEST_FIRST = ["test_end_to_end.py", "test_export_architectures.py", "test_dep
 def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file is kept
+
+
+def pytest_collection_finish(session):
+    """Leave the objects of everything imported so far (torch, transformers, ...) out of Python's cyclic garbage
+    collection: the exporter's traces allocate heavily, and each full collection would walk them all again."""
+    gc.collect()
+    gc.freeze()
+
+
+TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "fine", "film", "dull", "and"]
+TINY_LABELS = {0: "dull", 1: "fine"}
+
+
+@pytest.fixture(scope="session")
+def shared_bert_export(tmp_path_factory) -> Path:
+    """A tiny PoWER BERT ([6, 3, 2], a real tokenizer, labels by name) in `power/` and its fp32 ONNX export in
+    `onnx/`: traced once per test run, whichever worker asks first; read it, or copy it to change it."""
+    from filelock import FileLock
+    from transformers import BertTokenizerFast
+
+    from powerbert import PowerConfig, get_power_model
+    from powerbert.deploy import export
+
+    base = tmp_path_factory.getbasetemp()
+    base = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the workers' common folder
+    root = base / "shared-bert-export"
+    with FileLock(str(root) + ".lock"):
+        if not (root / "onnx" / "export_config.json").is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            (root / "vocab.txt").write_text("\n".join(TINY_VOCAB))
+            model = tiny_classifier("bert")
+            model.config.id2label, model.config.label2id = TINY_LABELS, {v: k for k, v in TINY_LABELS.items()}
+            power = get_power_model(model, PowerConfig([6, 3, 2]))
+            power.save_pretrained(root / "power", BertTokenizerFast(vocab_file=str(root / "vocab.txt")))
+            export(root / "power", root / "onnx")
+    return root
 
 
 @pytest.fixture(params=ARCHITECTURES)

@@ -15,16 +15,14 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_classifier
-from transformers import AutoTokenizer, BertTokenizerFast
+from conftest import TINY_LABELS as LABELS
+from transformers import AutoTokenizer
 
-from powerbert import PowerBertError, PowerConfig, get_power_model
-from powerbert.deploy import export, load_exported
+from powerbert import PowerBertError
+from powerbert.deploy import load_exported
 from powerbert.serving.api import ApiError, answer, parse_request, scores
 from powerbert.serving.metrics import Metrics
 from powerbert.tools.loadtest import check_local, load_test, request_bodies
-
-LABELS = {0: "dull", 1: "fine"}
 
 
 def test_requests_in_every_shape_parse_and_bad_ones_get_a_4xx_line():
@@ -85,19 +83,13 @@ def _post(url: str, body: bytes) -> tuple[int, object]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(shared_bert_export):
     """`powerbert serve` in a process of its own, on a free port, serving a tiny PoWER BERT's ONNX export."""
-    root = tmp_path_factory.mktemp("serve")
-    vocab = root / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "fine", "film", "dull", "and"]))
-    model = tiny_classifier("bert")
-    model.config.id2label, model.config.label2id = LABELS, {v: k for k, v in LABELS.items()}
-    get_power_model(model, PowerConfig([6, 3, 2])).save_pretrained(root / "power", BertTokenizerFast(vocab_file=str(vocab)))
-    export(root / "power", root / "onnx")
     port = _free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    process = subprocess.Popen([sys.executable, "-m", "powerbert.cli", "serve", "--model", str(root / "onnx"), "--port",
-                                str(port), "--max-inputs", "8", "--max-body-bytes", "100000"],
+    process = subprocess.Popen([sys.executable, "-m", "powerbert.cli", "serve", "--model",
+                                str(shared_bert_export / "onnx"), "--port", str(port), "--max-inputs", "8",
+                                "--max-body-bytes", "100000"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 400  # Ray's start takes minutes on a busy 2-core machine
@@ -110,11 +102,11 @@ def server(tmp_path_factory):
             pass
         if process.poll() is not None:
             pytest.fail(f"the server stopped: {process.stdout.read()[-2000:]}")
-        time.sleep(1)
+        time.sleep(0.25)
     else:
         process.kill()
         pytest.fail("the server did not come up in 400 s")
-    yield base, root / "onnx", process
+    yield base, shared_bert_export / "onnx", process
     if process.poll() is None:
         process.kill()
 

@@ -80,17 +80,22 @@ def varied_glue(glue):  # noqa: F811
     return glue
 
 
-@pytest.mark.parametrize("mode", ["count", "fraction"])
-def test_a_search_with_a_target_meets_it_on_a_tiny_model(capsys, tmp_path, varied_glue, bert_dir, mode, caplog):  # noqa: F811
+@pytest.mark.parametrize("mode,shape", [("count", "flops"), ("fraction", "flops"), ("count", "paper")])
+def test_a_search_with_a_target_meets_it_on_a_tiny_model(capsys, tmp_path, varied_glue, bert_dir, mode, shape,  # noqa: F811
+                                                         caplog):
     with caplog.at_level(logging.INFO, logger="powerbert"):
         status, err = run_cli(capsys, "search", "--task", "sst2", "--model", str(bert_dir), "--glue-dir",
                               str(varied_glue), "--output-dir", str(tmp_path / "search"), "--max-seq-length", "64",
                               "--target-flops", "0.5", "--epochs", "3", "--batch-size", "8",
-                              "--retention-mode", mode)
+                              "--retention-mode", mode, "--budget-shape", shape)
     assert status == 0, err
     config = PowerConfig.from_pretrained(tmp_path / "search")
     metadata = config.metadata
     assert metadata["target_flops"] == 0.5 and abs(metadata["reached_flops_train"] - 0.5) < 0.03
+    assert metadata["budget_shape"] == shape
+    if shape == "paper":  # the paper's pull: later layers keep no more than earlier ones, and fewer overall
+        masses = config.masses
+        assert masses[-1] < masses[0]
     assert metadata["expected_flops_soft"] < 0.9  # the multipliers pushed the soft configuration down
     path = metadata["multiplier_path"]
     assert path[-1]["target"] == 0.5 and path[-1]["lambda_1"] > 0

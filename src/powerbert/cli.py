@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import PowerBertError
 from .files import check_writable_folder
-from .algorithm.budget import LR_MULTIPLIER, speedup_to_flop_fraction
+from .algorithm.budget import LR_MULTIPLIER, SHAPES, speedup_to_flop_fraction
 from .pretrained import resolve_model
 from .tools.options import (
     add_task_options,
@@ -77,6 +77,9 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
                             "per task with --lambda; with a target, from the number of steps)")
         parser.add_argument("--lr-multiplier", type=float, default=LR_MULTIPLIER,
                             help=f"learning rate of the FLOP budget's Lagrange multipliers (default {LR_MULTIPLIER})")
+        parser.add_argument("--budget-shape", choices=SHAPES, default="flops",
+                            help="how a FLOP target pulls on the layers: flops (each layer charged its vectors' cost) "
+                            "or paper (the paper's regulariser, later layers charged more, its weight learned)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,7 +249,8 @@ def _execute(args: argparse.Namespace) -> dict:
     lr_retention = getattr(args, "lr_retention", None)
     if lr_retention is None and target_flops is None:
         lr_retention = task.hyper.lr_retention
-    budget = dict(target_flops=target_flops, lr_multiplier=getattr(args, "lr_multiplier", LR_MULTIPLIER))
+    budget = dict(target_flops=target_flops, lr_multiplier=getattr(args, "lr_multiplier", LR_MULTIPLIER),
+                  budget_shape=getattr(args, "budget_shape", "flops"))
     if args.command == "sweep":
         from .tools.sweep import TIMING_BATCH_SIZE, results_stem, run_sweep
 
@@ -261,7 +265,8 @@ def _execute(args: argparse.Namespace) -> dict:
                            repeats=args.repeats, seeds=parse_numbers(args.seeds or str(args.seed), int),
                            retrained_truncation=not args.no_retrained_truncation, mode=args.retention_mode,
                            max_train_samples=args.max_train_samples, targets=targets,
-                           head_tails=parse_numbers(args.head_tail, int), lr_multiplier=args.lr_multiplier)
+                           head_tails=parse_numbers(args.head_tail, int), lr_multiplier=args.lr_multiplier,
+                           budget_shape=args.budget_shape)
         page = args.output_dir / f"{results_stem(timing_batch_size)}.md"
         return {"results": str(page), "points": len(report["points"])}
     if args.command == "run":

@@ -6,6 +6,11 @@ gradient ascent alongside the retention parameters, drives that fraction to a ta
 (CoFi, Xia et al. 2022; ToP, Li et al. 2023, constrain expected sparsity the same way). After the search, the
 masses give each layer's share and one scale factor, found by bisection, sets the level so that the hard
 configuration meets the target on the training inputs' real lengths.
+
+Two shapes of the constraint's pull on the retention parameters: "flops" charges each layer's mass what its
+vectors cost (through the expected FLOP fraction, whose gradient reaches the first layer to fall: that layer
+takes most of the cut); "paper" keeps the paper's regulariser sum_j j * sum_i r_j[i] as the pull, later layers
+charged more, and learns its weight (the multiplier, moved by the gap) instead of asking for a lambda.
 """
 
 import math
@@ -20,6 +25,7 @@ from .retention import PowerConfig, flop_fraction, fractions_from_means, retenti
 
 LR_MULTIPLIER = 0.05  # learning rate of the Lagrange multipliers (Adam, gradient ascent)
 WARMUP_SHARE = 1 / 3  # the target falls linearly from 1.0 to its value over this share of the search's steps
+SHAPES = ("flops", "paper")
 
 
 def expected_flop_fraction(masses: torch.Tensor, lengths: torch.Tensor, weights: torch.Tensor, hidden: int,
@@ -49,12 +55,16 @@ def _reverse_gradient(grad: torch.Tensor) -> torch.Tensor:
 class FlopBudget(nn.Module):
     """The constraint term lambda_1 * gap + lambda_2 * gap^2 (gap: expected FLOP fraction minus the current
     target), whose multipliers the optimizer moves up the gradient (their gradients are reversed), so that the
-    term grows until the constraint holds."""
+    term grows until the constraint holds. Shape "paper": lambda_1 * the paper's regulariser (over its value
+    with every r = 1) instead, with lambda_1 moved by the gap alone."""
 
     def __init__(self, target: float, lengths: Sequence[int], hidden: int, intermediate: int, mode: str,
-                 warmup_steps: int) -> None:
+                 warmup_steps: int, shape: str = "flops") -> None:
         super().__init__()
-        self.target, self.hidden, self.intermediate, self.mode = target, hidden, intermediate, mode
+        if shape not in SHAPES:
+            raise PowerBertError(f"--budget-shape {shape}: choose one of {', '.join(SHAPES)}")
+        self.target, self.hidden, self.intermediate, self.mode, self.shape = target, hidden, intermediate, mode, shape
+        self.regulariser_scale = 1.0  # the paper's regulariser with every r = 1 (set when the search starts)
         self.warmup_steps = max(1, warmup_steps)
         histogram = Counter(int(n) for n in lengths)
         self.register_buffer("lengths", torch.tensor(sorted(histogram)), persistent=False)
@@ -70,8 +80,12 @@ class FlopBudget(nn.Module):
     def expected_fraction(self, masses: torch.Tensor) -> torch.Tensor:
         return expected_flop_fraction(masses, self.lengths, self.weights, self.hidden, self.intermediate, self.mode)
 
-    def penalty(self, masses: torch.Tensor, step: int) -> torch.Tensor:
+    def penalty(self, masses: torch.Tensor, step: int, regulariser: torch.Tensor | None = None) -> torch.Tensor:
+        """The term added to the loss; `regulariser` (sum_j j * sum_i r_j[i]) is what shape "paper" pulls with."""
         gap = self.expected_fraction(masses) - self.current_target(step)
+        if self.shape == "paper":  # the multiplier sees only the gap; the r_j see only the weighted regulariser
+            weight = self.multipliers[0]
+            return weight * gap.detach() + weight.detach() * regulariser / self.regulariser_scale
         return self.multipliers[0] * gap + self.multipliers[1] * gap**2
 
     @torch.no_grad()

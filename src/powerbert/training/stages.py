@@ -71,7 +71,8 @@ class SearchTrainer(Trainer):
         if self.lambda_:
             loss = loss + self.lambda_ * power.retention_penalty()
         if power.flop_budget is not None:
-            loss = loss + power.flop_budget.penalty(power.soft_masses(), self.state.global_step)
+            loss = loss + power.flop_budget.penalty(power.soft_masses(), self.state.global_step,
+                                                    power.retention_penalty())
         return (loss, outputs) if return_outputs else loss
 
 
@@ -183,13 +184,15 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
 
 def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, lambda_: float,
            lr_retention: float | None, seed: int = 42, mode: str = "count", target_flops: float | None = None,
-           lr_multiplier: float = LR_MULTIPLIER, start: PowerModel | None = None) -> PowerConfig:
+           lr_multiplier: float = LR_MULTIPLIER, start: PowerModel | None = None,
+           budget_shape: str = "flops") -> PowerConfig:
     """Stage 2: learn retention parameters with Soft-Extract layers and derive the configuration from them:
     l_j from their masses (count mode), or rho_j from their means over relative-rank bins (fraction mode).
     start: the PoWER model that keeps every vector to search from (default: the classifier in model_dir).
 
     target_flops: instead of a fixed lambda, a FLOP budget (budget.py) drives the soft configuration's expected
-    FLOP fraction to this target, and the hard configuration is scaled to meet it on the training inputs.
+    FLOP fraction to this target, and the hard configuration is scaled to meet it on the training inputs;
+    budget_shape: how the budget pulls on the layers (budget.SHAPES).
     lr_retention None: chosen from the number of steps, so that every r_j can fall to 0.
     Keeps the last epoch (as the original). Writes the search weights with the derived configuration
     (a loadable PoWER model) and the raw retention parameters to output_dir.
@@ -206,10 +209,11 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     budget = None
     if target_flops is not None:
         check_target_reachable(target_flops, train_lengths, hidden, ffn, power.num_layers)
-        budget = FlopBudget(target_flops, train_lengths, hidden, ffn, mode, round(steps * WARMUP_SHARE))
+        budget = FlopBudget(target_flops, train_lengths, hidden, ffn, mode, round(steps * WARMUP_SHARE), budget_shape)
         # ranks no input reaches would keep r = 1 (no gradient) and inflate the masses
         longest = max(train_lengths + data.lengths("dev"))
         power.enable_search(min(data.max_seq_length, longest), mode, budget)
+        budget.regulariser_scale = float(power.retention_penalty().detach())
     else:
         power.enable_search(data.max_seq_length, mode)
     work_dir = Path(str(output_dir) + ".checkpoints")
@@ -227,7 +231,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     else:
         retention, scale, reached = config_for_target(masses, train_lengths, hidden, ffn, target_flops, mode)
         expected = float(budget.expected_fraction(power.soft_masses().detach()))
-        metadata.update(target_flops=target_flops, reached_flops_train=round(reached, 4),
+        metadata.update(target_flops=target_flops, budget_shape=budget_shape, reached_flops_train=round(reached, 4),
                         expected_flops_soft=round(expected, 4), mass_scale=round(scale, 4),
                         lr_multiplier=lr_multiplier, multiplier_path=budget.path)
         logger.info("FLOP budget: target %.3f, soft configuration at %.3f, hard configuration %s at %.3f on the "
@@ -367,6 +371,7 @@ def run_pipeline(
     target_flops: float | None = None,
     lr_multiplier: float = LR_MULTIPLIER,
     distill: bool = False,
+    budget_shape: str = "flops",
 ) -> dict:
     """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped.
     distill: re-train on the stage-1 model's outputs instead of the labels."""
@@ -405,13 +410,13 @@ def run_pipeline(
     search_dir = output_dir / "search"
     if not search_dir.is_dir():
         timed("search", lambda: search(str(finetuned), data, search_dir, stages["search"], lambda_, lr_retention, seed,
-                                       mode, target_flops, lr_multiplier))
+                                       mode, target_flops, lr_multiplier, budget_shape=budget_shape))
     config = PowerConfig.from_pretrained(search_dir)
     summary["retention"], summary["retention_masses"] = config.retention, config.masses
     summary["lr_retention"] = config.metadata.get("lr_retention", lr_retention)
     if target_flops is not None:
         summary["flop_budget"] = {k: config.metadata.get(k) for k in (
-            "target_flops", "reached_flops_train", "expected_flops_soft", "mass_scale", "lr_multiplier",
+            "target_flops", "budget_shape", "reached_flops_train", "expected_flops_soft", "mass_scale", "lr_multiplier",
             "multiplier_path")}
     on_main_process(lambda: write_json_atomic(summary_path, summary))
     logger.info("retention configuration %s from masses %s", config.retention,

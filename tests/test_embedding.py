@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from conftest import padded_batch
+from conftest import padded_batch, tiny_classifier
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import (
     Normalize,
@@ -169,3 +169,21 @@ def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, 
     int8 = SentenceTransformer(str(tmp_path / "ov-int8"), device="cpu", trust_remote_code=True)
     got = int8.encode(sample, convert_to_tensor=True, normalize_embeddings=True)
     assert (got * expected).sum(-1).min() > 0.9  # int8: close in direction, not equal
+
+
+@pytest.mark.parametrize("model_type", ["bert", "distilbert"])
+def test_an_exported_embedding_model_counts_flops_as_the_pytorch_one(model_type):
+    """The export's FLOP count reads the feed-forward width from the config alone (DistilBERT: hidden_dim)."""
+    from types import SimpleNamespace
+
+    from powerbert.deploy.exported_embedding import ExportedPowerTransformer
+
+    encoder = tiny_classifier(model_type).base_model
+    if model_type == "distilbert":  # as a real DistilBERT config: no intermediate_size (the tiny one sets it)
+        del encoder.config.intermediate_size
+    power = PowerEmbeddingModel(encoder, PowerConfig([6, 4, 3]))
+    exported = object.__new__(ExportedPowerTransformer)  # the graph is not needed to count
+    exported.exported = SimpleNamespace(config=encoder.config, power_config=power.power_config)
+    lengths = [5, 9, 20, 30]
+    assert exported.flop_fraction(lengths) == pytest.approx(power.flop_fraction(lengths))
+    assert power.flop_fraction(lengths) < 0.9

@@ -36,7 +36,7 @@ class EncoderAdapter:
 
     @property
     def ffn_size(self) -> int:
-        return self.config.intermediate_size
+        return ffn_size(self.config)
 
     def embed(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor:
         return self.base.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
@@ -146,10 +146,6 @@ class DistilBertAdapter(EncoderAdapter):
     @property
     def attention_dropout(self) -> float:
         return self.config.attention_dropout
-
-    @property
-    def ffn_size(self) -> int:
-        return self.config.hidden_dim
 
     def embed(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor:
         return self.base.embeddings(input_ids)
@@ -318,6 +314,11 @@ ADAPTERS: dict[str, type[EncoderAdapter]] = {
                     DebertaV2Adapter, ModernBertAdapter)
     for model_type in adapter.model_types
 }
+
+
+def ffn_size(config) -> int:
+    """The feed-forward block's inner width, from a config alone (DistilBERT names it hidden_dim)."""
+    return config.hidden_dim if config.model_type == "distilbert" else config.intermediate_size
 
 
 def uses_token_types(config) -> bool:

@@ -15,6 +15,7 @@ from sentence_transformers.base.modules import Module
 from transformers import AutoTokenizer
 
 from ..algorithm.retention import flop_fraction
+from ..architectures.adapters import ffn_size
 from ..embedding import tokenize_texts
 from .exported_model import prepare_inputs
 from .loader import load_exported
@@ -43,7 +44,7 @@ class ExportedPowerTransformer(Module):
         if self.exported.power_config is None:
             return 1.0
         config = self.exported.config
-        return flop_fraction(lengths, config.hidden_size, config.intermediate_size, self.exported.power_config)
+        return flop_fraction(lengths, config.hidden_size, ffn_size(config), self.exported.power_config)
 
     def preprocess(self, inputs, prompt: str | None = None, **kwargs) -> dict[str, torch.Tensor]:
         return tokenize_texts(self.tokenizer, inputs, prompt, self.max_seq_length)

@@ -174,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body (default 1 MB)")
     serve.add_argument("--dtype", choices=["fp32", "bf16", "int8"], default="fp32",
                        help="PyTorch models: bf16 autocast or dynamic int8; OpenVINO exports: bf16 hint")
+    serve.add_argument("--ingress", choices=["auto", "haproxy", "proxy"], default="auto",
+                       help="what answers HTTP in front of the replicas: HAProxy (Ray Serve's HAProxy ingress; each "
+                       "replica then also listens on every interface) or Ray's Python proxy; auto: HAProxy where "
+                       "its binary is installed")
     serve.add_argument("--address", help="join this Ray cluster (e.g. ray://head:10001 or auto) instead of "
                        "starting Ray here")
 

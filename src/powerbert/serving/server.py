@@ -195,6 +195,9 @@ def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, a
     _check_model(model_dir)
     ingress = choose_ingress(options.ingress)
     os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1" if ingress == "haproxy" else "0"  # read when Serve starts
+    # a replica behind HAProxy waits 30 s by default before it stops, for load balancers outside Ray to let go of
+    # it; Serve's own HAProxy lets go at once, and the replica still finishes its requests in flight
+    os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "1")
     # a busy small machine starts Ray's HTTP proxy in more than Ray's default 5 s readiness check
     os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

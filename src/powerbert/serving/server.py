@@ -73,21 +73,19 @@ class Classifier:
         self.metrics = Metrics(replica=socket.gethostname() + f"-{os.getpid()}")
         self.compute = ThreadPoolExecutor(max_workers=1)  # one batch at a time, off the event loop
 
-    def _run(self, items: list[tuple[tuple[str, ...], bool]]) -> list[np.ndarray]:
-        """Logits of a batch of (sequence, truncate): sorted by length and cut into groups whose longest input
-        is at most twice their shortest, so that no group pays much for padding."""
+    def _run(self, encoded: list[dict]) -> list[np.ndarray]:
+        """Logits of a batch of tokenized inputs: sorted by length and cut into groups whose longest input is at
+        most twice their shortest, so that no group pays much for padding."""
         import torch
 
-        encoded = [self.tokenizer(*texts, truncation=truncate, max_length=self.max_length if truncate else None,
-                                  verbose=False) for texts, truncate in items]
-        order = sorted(range(len(items)), key=lambda i: len(encoded[i]["input_ids"]))
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["input_ids"]))
         groups: list[list[int]] = []
         for i in order:
             if groups and len(encoded[i]["input_ids"]) <= 2 * len(encoded[groups[-1][0]]["input_ids"]):
                 groups[-1].append(i)
             else:
                 groups.append([i])
-        logits: list = [None] * len(items)
+        logits: list = [None] * len(encoded)
         for group in groups:
             batch = self.tokenizer.pad([encoded[i] for i in group], return_tensors="pt")
             with torch.inference_mode():
@@ -96,25 +94,26 @@ class Classifier:
                 logits[i] = row
         return logits
 
-    async def classify(self, items: list[tuple[tuple[str, ...], bool]]) -> list[np.ndarray]:
+    async def classify(self, encoded: list[dict]) -> list[np.ndarray]:
         """The dynamic batch (wrapped by serve.batch in `build_app`): every input of every request lands here."""
-        self.metrics.batch(len(items))
-        return await asyncio.get_running_loop().run_in_executor(self.compute, self._run, items)
+        self.metrics.batch(len(encoded))
+        return await asyncio.get_running_loop().run_in_executor(self.compute, self._run, encoded)
 
-    def check_lengths(self, request: Request) -> None:
-        if request.truncate:
-            return
-        for i, texts in enumerate(request.sequences):
-            length = len(self.tokenizer(*texts, verbose=False)["input_ids"])
-            if length > self.max_length:
-                raise ApiError(413, f"input {i} has {length} tokens; the model takes at most {self.max_length} "
-                               "(send truncate: true to cut it)")
+    def encode(self, request: Request) -> list[dict]:
+        """Each input tokenized once; one too long for the model without truncate is a 413."""
+        limit = self.max_length if request.truncate else None
+        encoded = [self.tokenizer(*texts, truncation=request.truncate, max_length=limit, verbose=False)
+                   for texts in request.sequences]
+        for i, tokens in enumerate(encoded):
+            if len(tokens["input_ids"]) > self.max_length:
+                raise ApiError(413, f"input {i} has {len(tokens['input_ids'])} tokens; the model takes at most "
+                               f"{self.max_length} (send truncate: true to cut it)")
+        return encoded
 
     async def predict(self, body: bytes, as_batch: bool = False) -> list:
         """The answer to a request body; as_batch answers one input as a batch of one (a list of lists)."""
         request = parse_request(body, self.options.max_inputs)
-        self.check_lengths(request)
-        logits = await asyncio.gather(*(self.classify((texts, request.truncate)) for texts in request.sequences))
+        logits = await asyncio.gather(*(self.classify(tokens) for tokens in self.encode(request)))
         request.single = request.single and not as_batch
         return answer(request, np.stack(logits), self.id2label)
 

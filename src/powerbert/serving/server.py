@@ -4,15 +4,15 @@ classification API, on Ray Serve.
 Ray Serve does what a home-made server would get wrong: replicas, a cluster when one machine is not enough,
 a bounded queue that answers 503 at once when full (`max_queued_requests`), and draining on shutdown. In front
 of the replicas, HAProxy (Ray Serve's HAProxy ingress, where its binary is installed) rather than Ray's Python
-HTTP proxy: about twice the requests per second on 2 cores, and overload answered in time. Each
+HTTP proxy: about twice the requests per second on 2 cores, and every request of an overload answered. Each
 input of a request joins Ray Serve's dynamic batch (`@serve.batch`: up to `max_batch_size` inputs, or what came
 within `max_wait_ms`); a batch is sorted by length and run in one thread, so the event loop keeps answering
 /health and /metrics while the model works.
 """
 
 import asyncio
-import logging
 import importlib.util
+import logging
 import os
 import shutil
 import signal

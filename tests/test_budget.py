@@ -9,9 +9,12 @@ import pytest
 import torch
 from test_cli import assert_one_line, bert_dir, glue, run_cli  # noqa: F401  (fixtures)
 from test_data import write_glue
+from transformers import AutoConfig
 
 from powerbert import PowerConfig, flop_fraction
 from powerbert.algorithm.budget import FlopBudget, config_for_target, expected_flop_fraction, min_flop_fraction
+from powerbert.training.data import TaskData
+from powerbert.training.tasks import get_task
 
 LENGTHS = [random.Random(0).randint(8, 120) for _ in range(300)]
 HIDDEN, FFN = 384, 1536  # MiniLM's sizes
@@ -98,7 +101,8 @@ def test_a_search_with_a_target_meets_it_on_a_tiny_model(capsys, tmp_path, varie
     assert status == 0, err
     config = PowerConfig.from_pretrained(tmp_path / "search")
     metadata = config.metadata
-    assert metadata["target_flops"] == 0.5 and abs(metadata["reached_flops_train"] - 0.5) < 0.03
+    assert metadata["target_flops"] == 0.5 and abs(metadata["reached_flops"] - 0.5) < 0.03
+    assert metadata["scaled_on"] == "validation"
     assert metadata["budget_shape"] == shape
     if shape == "paper":  # the paper's pull: later layers keep no more than earlier ones, and fewer overall
         masses = config.masses
@@ -137,3 +141,27 @@ def test_a_target_close_to_the_floor_warns(capsys, tmp_path, varied_glue, bert_d
 def test_conflicting_or_bad_targets(capsys, tmp_path, glue, bert_dir, argv, message):  # noqa: F811
     assert_one_line(*run_cli(capsys, "search", "--task", "sst2", "--model", str(bert_dir), "--glue-dir", str(glue),
                              "--output-dir", str(tmp_path / "search"), *argv), message)
+
+
+def test_the_configuration_meets_the_target_on_the_validation_inputs(capsys, tmp_path, glue, bert_dir):  # noqa: F811
+    """Training inputs half as long as the validation inputs (as SST-2's phrases and sentences): the counts meet the
+    target on the validation inputs, and on the shorter training inputs the same counts keep more."""
+    rng = random.Random(2)
+
+    def rows(low, high):
+        return [[" ".join(rng.choice(["a", "fine", "film"] if i % 2 else ["and", "long", "dull"])
+                          for _ in range(rng.randint(low, high))), str(i % 2)] for i in range(48)]
+    write_glue(glue, "SST-2", ["sentence", "label"], rows(8, 24), files=("train.tsv",))
+    write_glue(glue, "SST-2", ["sentence", "label"], rows(30, 60), files=("dev.tsv",))
+    status, err = run_cli(capsys, "search", "--task", "sst2", "--model", str(bert_dir), "--glue-dir", str(glue),
+                          "--output-dir", str(tmp_path / "search"), "--max-seq-length", "64", "--target-flops", "0.5",
+                          "--epochs", "2", "--batch-size", "8")
+    assert status == 0, err
+    config = PowerConfig.from_pretrained(tmp_path / "search")
+    data = TaskData.for_model(get_task("sst2"), str(bert_dir), glue_dir=str(glue), max_seq_length=64)
+    bert = AutoConfig.from_pretrained(bert_dir)
+    on_dev = flop_fraction(data.lengths("dev"), bert.hidden_size, bert.intermediate_size, config)
+    on_train = flop_fraction(data.lengths("train"), bert.hidden_size, bert.intermediate_size, config)
+    assert abs(on_dev - 0.5) < 0.03 and on_train > 0.55
+    assert config.metadata["reached_flops"] == pytest.approx(on_dev, abs=1e-3)
+    assert config.metadata["reached_flops_train"] == pytest.approx(on_train, abs=1e-3)

@@ -288,7 +288,7 @@ def _execute(args: argparse.Namespace) -> dict:
         config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed,
                         args.retention_mode, **budget)
         return {"retention": config.retention, "retention_masses": config.masses,
-                **{k: config.metadata[k] for k in ("target_flops", "reached_flops_train") if k in config.metadata}}
+                **{k: config.metadata[k] for k in ("target_flops", "reached_flops", "scaled_on") if k in config.metadata}}
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override,
                    teacher=resolve_model(args.distill_from) if args.distill_from else None)
 

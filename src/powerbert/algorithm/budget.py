@@ -5,7 +5,7 @@ parameters (through each layer's mass, as `retention_from_masses` reads it). A L
 gradient ascent alongside the retention parameters, drives that fraction to a target that warms up from 1.0
 (CoFi, Xia et al. 2022; ToP, Li et al. 2023, constrain expected sparsity the same way). After the search, the
 masses give each layer's share and one scale factor, found by bisection, sets the level so that the hard
-configuration meets the target on the training inputs' real lengths.
+configuration meets the target on the real lengths of the inputs the model is judged on (the validation split's).
 
 Two shapes of the constraint's pull on the retention parameters: "paper" (the default) keeps the paper's
 regulariser sum_j j * sum_i r_j[i] as the pull, later layers charged more, and learns its weight (the

@@ -124,7 +124,8 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
     summary["retention"] = power.power_config.retention
     summary["flop_fraction_dev"] = power.flop_fraction(data.lengths("dev"))
     summary["flop_budget"] = {k: v for k, v in power.power_config.metadata.items()
-                              if k in ("target_flops", "reached_flops_train", "expected_flops_soft", "mass_scale")}
+                              if k in ("target_flops", "reached_flops", "scaled_on", "reached_flops_train",
+                                       "expected_flops_soft", "mass_scale")}
     write_json_atomic(summary_path, summary)
     return summary
 

@@ -29,7 +29,7 @@ from ..algorithm.budget import (
     config_for_target,
     min_flop_fraction,
 )
-from ..algorithm.retention import PowerConfig, fractions_from_means, is_collapsed, retention_from_masses
+from ..algorithm.retention import PowerConfig, flop_fraction, fractions_from_means, is_collapsed, retention_from_masses
 from ..distributed import cpu_only, is_main_process, on_main_process, world_size
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
@@ -198,7 +198,8 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     start: the PoWER model that keeps every vector to search from (default: the classifier in model_dir).
 
     target_flops: instead of a fixed lambda, a FLOP budget (budget.py) drives the soft configuration's expected
-    FLOP fraction to this target, and the hard configuration is scaled to meet it on the training inputs;
+    FLOP fraction to this target, and the hard configuration is scaled to meet it on the validation inputs'
+    lengths (the training inputs' where there is no validation split);
     budget_shape: how the budget pulls on the layers (budget.SHAPES).
     lr_retention None: chosen from the number of steps, so that every r_j can fall to 0.
     Keeps the last epoch (as the original). Writes the search weights with the derived configuration
@@ -236,13 +237,21 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
         metadata["lambda"] = lambda_
         retention = retention_from_masses(masses) if mode == "count" else fractions_from_means(masses)
     else:
-        retention, scale, reached = config_for_target(masses, train_lengths, hidden, ffn, target_flops, mode)
+        # scaled on the inputs the model is judged on: SST-2's training phrases are half as long as its dev
+        # sentences, and counts scaled on the phrases gave 0.43 of the FLOPs on the dev set for a target of 0.6
+        dev_lengths = data.lengths("dev")
+        scaled_on = "validation" if dev_lengths else "training"
+        retention, scale, reached = config_for_target(masses, dev_lengths or train_lengths, hidden, ffn,
+                                                      target_flops, mode)
+        on_train = flop_fraction(train_lengths, hidden, ffn, PowerConfig(retention, mode=mode))
         expected = float(budget.expected_fraction(power.soft_masses().detach()))
-        metadata.update(target_flops=target_flops, budget_shape=budget_shape, reached_flops_train=round(reached, 4),
+        metadata.update(target_flops=target_flops, budget_shape=budget_shape, reached_flops=round(reached, 4),
+                        scaled_on=scaled_on, reached_flops_train=round(on_train, 4),
                         expected_flops_soft=round(expected, 4), mass_scale=round(scale, 4),
                         lr_multiplier=lr_multiplier, multiplier_path=budget.path)
         logger.info("FLOP budget: target %.3f, soft configuration at %.3f, hard configuration %s at %.3f on the "
-                    "training inputs (masses scaled by %.3f)", target_flops, expected, retention, reached, scale)
+                    "%s inputs (%.3f on the training inputs; masses scaled by %.3f)", target_flops, expected,
+                    retention, reached, scaled_on, on_train, scale)
         if abs(reached - target_flops) > TARGET_TOLERANCE:
             logger.warning("the configuration reaches %.3f of the FLOPs, not the target %.3f: counts are whole "
                            "vectors and these inputs are short; the nearest configuration was kept",
@@ -423,7 +432,8 @@ def run_pipeline(
     summary["lr_retention"] = config.metadata.get("lr_retention", lr_retention)
     if target_flops is not None:
         summary["flop_budget"] = {k: config.metadata.get(k) for k in (
-            "target_flops", "budget_shape", "reached_flops_train", "expected_flops_soft", "mass_scale", "lr_multiplier",
+            "target_flops", "budget_shape", "reached_flops", "scaled_on", "reached_flops_train", "expected_flops_soft",
+            "mass_scale", "lr_multiplier",
             "multiplier_path")}
     on_main_process(lambda: write_json_atomic(summary_path, summary))
     logger.info("retention configuration %s from masses %s", config.retention,

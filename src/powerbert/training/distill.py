@@ -86,7 +86,8 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def run_distillation(teacher_path: str, train: list[str], dev: list[str], output_dir: Path,
                      search_stage: StageOptions, retrain_stage: StageOptions, target_flops: float | None,
                      lambda_: float, lr_retention: float | None, max_seq_length: int | None = None,
-                     mode: str = "count", pool_weights: str = "kept", seed: int = 42) -> dict:
+                     mode: str = "count", pool_weights: str = "kept", seed: int = 42,
+                     budget_shape: str = "flops") -> dict:
     """Search and re-train a PoWER embedding model from the plain sentence-transformers model at teacher_path;
     resumable (a finished stage is skipped). Writes <output_dir>/search, /power (sentence-transformers folders)
     and summary.json."""
@@ -103,16 +104,15 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
     summary_path = output_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     summary.update(teacher=str(teacher_path), max_seq_length=max_seq_length, train_texts=len(train),
-                   dev_texts=len(dev), target_flops=target_flops, seed=seed, **metadata)
+                   dev_texts=len(dev), target_flops=target_flops, budget_shape=budget_shape, seed=seed, **metadata)
     seconds = summary.setdefault("stage_seconds", {})
     search_dir, power_dir = output_dir / "search", output_dir / "power"
     if not (search_dir / "power_config.json").is_file():
         start = time.time()
         plain = PowerEmbeddingModel.keep_all(encoder, max_seq_length)
         plain.power_config.metadata.update(metadata)
-        # the embedding runs of docs/results.md were measured with the FLOP-shaped budget
         search(teacher_path, data, search_dir, search_stage, lambda_, lr_retention, seed, mode, target_flops,
-               start=plain, budget_shape="flops")
+               start=plain, budget_shape=budget_shape)
         seconds["search"] = round(time.time() - start, 1)
         write_json_atomic(summary_path, summary)
     if not (power_dir / "power_config.json").is_file():

@@ -209,6 +209,10 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     power = PowerModel.keep_all(load_classifier(model_dir), data.max_seq_length) if start is None else start
     hidden, ffn = power.config.hidden_size, power.adapter.ffn_size
     train_lengths = data.lengths("train")
+    # the hard configuration meets a target on the inputs the model is judged on: SST-2's training phrases are half
+    # as long as its dev sentences, and counts scaled on the phrases gave 0.43 of the FLOPs on the dev set for 0.6
+    dev_lengths = data.lengths("dev")
+    judged_lengths, scaled_on = (dev_lengths, "validation") if dev_lengths else (train_lengths, "training")
     # optimizer steps from the data set's size (building the length-grouped loader here would sort it twice)
     per_epoch = math.ceil(len(data.train) / (stage.batch_size * world_size()))
     steps = max(1, round(per_epoch * stage.epochs))
@@ -216,10 +220,10 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
         lr_retention = auto_lr_retention(steps)
     budget = None
     if target_flops is not None:
-        check_target_reachable(target_flops, train_lengths, hidden, ffn, power.num_layers)
+        check_target_reachable(target_flops, judged_lengths, hidden, ffn, power.num_layers)
         budget = FlopBudget(target_flops, train_lengths, hidden, ffn, mode, round(steps * WARMUP_SHARE), budget_shape)
         # ranks no input reaches would keep r = 1 (no gradient) and inflate the masses
-        longest = max(train_lengths + data.lengths("dev"))
+        longest = max(train_lengths + dev_lengths)
         power.enable_search(min(data.max_seq_length, longest), mode, budget)
         budget.regulariser_scale = float(power.retention_penalty().detach())
     else:
@@ -237,12 +241,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
         metadata["lambda"] = lambda_
         retention = retention_from_masses(masses) if mode == "count" else fractions_from_means(masses)
     else:
-        # scaled on the inputs the model is judged on: SST-2's training phrases are half as long as its dev
-        # sentences, and counts scaled on the phrases gave 0.43 of the FLOPs on the dev set for a target of 0.6
-        dev_lengths = data.lengths("dev")
-        scaled_on = "validation" if dev_lengths else "training"
-        retention, scale, reached = config_for_target(masses, dev_lengths or train_lengths, hidden, ffn,
-                                                      target_flops, mode)
+        retention, scale, reached = config_for_target(masses, judged_lengths, hidden, ffn, target_flops, mode)
         on_train = flop_fraction(train_lengths, hidden, ffn, PowerConfig(retention, mode=mode))
         expected = float(budget.expected_fraction(power.soft_masses().detach()))
         metadata.update(target_flops=target_flops, budget_shape=budget_shape, reached_flops=round(reached, 4),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..algorithm.budget import SHAPES, speedup_to_flop_fraction
+from ..algorithm.budget import EMBEDDING_SHAPE, SHAPES, speedup_to_flop_fraction
 from ..errors import PowerBertError
 from ..files import write_json_atomic
 
@@ -27,9 +27,9 @@ def add_embedding_parsers(commands) -> None:
     embed.add_argument("--target-flops", type=float, help="fraction of the plain encoder's FLOPs (default 0.5)")
     embed.add_argument("--target-speedup", type=float, help="the same as --target-flops 1/S")
     embed.add_argument("--retention-mode", choices=["count", "fraction"], default="count")
-    embed.add_argument("--budget-shape", choices=SHAPES, default="flops",
-                       help="how the FLOP target pulls on the layers (default flops: each layer charged its vectors' "
-                       "cost; paper: the paper's regulariser, later layers charged more)")
+    embed.add_argument("--budget-shape", choices=SHAPES, default=EMBEDDING_SHAPE,
+                       help=f"how the FLOP target pulls on the layers (default {EMBEDDING_SHAPE}; flops: each layer "
+                       "charged its vectors' cost; paper: the paper's regulariser, later layers charged more)")
     embed.add_argument("--pool-weights", choices=["kept", "absorbed"], default="kept",
                        help="mean pooling over the kept vectors: each once (default), or each weighted by the "
                        "tokens it absorbed")

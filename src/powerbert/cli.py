@@ -207,7 +207,7 @@ def _execute(args: argparse.Namespace) -> dict:
     from .algorithm.retention import validate_retention
     from .modeling import PowerModel
     from .training.data import TaskData
-    from .training.stages import evaluate, finetune, retrain, run_pipeline, search
+    from .training.stages import budget_report, evaluate, finetune, retrain, run_pipeline, search
     from .training.user_data import DEFAULT_TARGET_FLOPS, USER_HYPER
 
     check_option_values(args)
@@ -288,7 +288,7 @@ def _execute(args: argparse.Namespace) -> dict:
         config = search(model, data, args.output_dir, stages["search"], lambda_, lr_retention, args.seed,
                         args.retention_mode, **budget)
         return {"retention": config.retention, "retention_masses": config.masses,
-                **{k: config.metadata[k] for k in ("target_flops", "reached_flops", "scaled_on") if k in config.metadata}}
+                **budget_report(config)}
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override,
                    teacher=resolve_model(args.distill_from) if args.distill_from else None)
 

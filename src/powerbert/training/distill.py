@@ -26,7 +26,7 @@ from ..embedding import (
 from ..errors import PowerBertError
 from ..files import write_json_atomic
 from .data import load_tokenizer, model_max_length
-from .stages import StageOptions, retrain, search
+from .stages import StageOptions, budget_report, retrain, search
 from .user_data import read_data_file
 
 logger = logging.getLogger("powerbert")
@@ -124,9 +124,7 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
     power = PowerEmbeddingModel.from_pretrained(power_dir)
     summary["retention"] = power.power_config.retention
     summary["flop_fraction_dev"] = power.flop_fraction(data.lengths("dev"))
-    summary["flop_budget"] = {k: v for k, v in power.power_config.metadata.items()
-                              if k in ("target_flops", "reached_flops", "scaled_on", "reached_flops_train",
-                                       "expected_flops_soft", "mass_scale")}
+    summary["flop_budget"] = budget_report(power.power_config)
     write_json_atomic(summary_path, summary)
     return summary
 

@@ -313,6 +313,16 @@ def check_not_collapsed(config: PowerConfig) -> None:
         )
 
 
+
+BUDGET_REPORT = ("target_flops", "budget_shape", "reached_flops", "scaled_on", "reached_flops_train",
+                 "expected_flops_soft", "mass_scale", "lr_multiplier", "multiplier_path")
+
+
+def budget_report(config: PowerConfig) -> dict:
+    """What a search at a FLOP target recorded about it (target, reached, the multiplier's path), for summaries."""
+    return {k: config.metadata[k] for k in BUDGET_REPORT if k in config.metadata}
+
+
 def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, seed: int = 42,
             power_config: PowerConfig | None = None, model_class: type[PowerModel] = PowerModel,
             teacher: str | None = None) -> dict:
@@ -430,10 +440,7 @@ def run_pipeline(
     summary["retention"], summary["retention_masses"] = config.retention, config.masses
     summary["lr_retention"] = config.metadata.get("lr_retention", lr_retention)
     if target_flops is not None:
-        summary["flop_budget"] = {k: config.metadata.get(k) for k in (
-            "target_flops", "budget_shape", "reached_flops", "scaled_on", "reached_flops_train", "expected_flops_soft",
-            "mass_scale", "lr_multiplier",
-            "multiplier_path")}
+        summary["flop_budget"] = budget_report(config)
     on_main_process(lambda: write_json_atomic(summary_path, summary))
     logger.info("retention configuration %s from masses %s", config.retention,
                 ", ".join(f"{m:.2f}" for m in config.masses or []))

@@ -2,6 +2,7 @@
 and search + re-training by distillation from the plain model."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -75,6 +76,25 @@ def test_pooling_weights_count_every_token_once_or_every_kept_vector_once(pool_w
     assert (weights > 0).all()
 
 
+def test_carried_pooling_averages_every_token_each_as_it_was_when_eliminated():
+    encoder = tiny_encoder()
+    carried = PowerEmbeddingModel(encoder, PowerConfig([6, 4, 3], metadata={"pool_weights": "carried"})).eval()
+    kept = PowerEmbeddingModel(encoder, PowerConfig([6, 4, 3])).eval()
+    lengths = [11, 5, 8]
+    ids, mask = padded_batch(lengths)
+    with torch.no_grad():
+        hidden, weights = carried.token_embeddings(ids, mask)
+        final, _ = kept.token_embeddings(ids, mask)
+        embedded = encoder.embeddings(input_ids=ids)
+    assert hidden.shape == (3, 11, 32) and torch.equal(weights, mask.float())  # every input position, once
+    for row, n in enumerate(lengths):
+        # layer 1 removes n - 6 vectors (none of an input of 5): they reach pooling as they entered layer 1
+        from_layer_1 = torch.isclose(hidden[row, :n], embedded[row, :n], atol=1e-6).all(-1).sum()
+        assert from_layer_1 == max(n - 6, 0)
+        # the 3 vectors the last layer keeps are there as the last layer gives them
+        assert all((hidden[row, :n] - vector).abs().amax(-1).min() < 1e-5 for vector in final[row])
+
+
 def test_cls_pooling_keeps_cls_alone_in_the_last_layer():
     power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([6, 4, 3], metadata={"pooling": "cls"})).eval()
     ids, mask = padded_batch([11, 5])
@@ -114,6 +134,14 @@ def test_distillation_meets_its_target_and_writes_a_sentence_transformer(tmp_pat
     again = run_distillation(str(teacher_dir), texts(96), texts(16, seed=1), tmp_path / "out",
                              StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None)
     assert again["retention"] == summary["retention"] and again["stage_seconds"] == summary["stage_seconds"]
+    # the same search re-trained with other pooling weights: the re-trained model pools as asked now
+    shutil.copytree(tmp_path / "out" / "search", tmp_path / "carried" / "search")
+    carried = run_distillation(str(teacher_dir), texts(96), texts(16, seed=1), tmp_path / "carried",
+                               StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None,
+                               pool_weights="carried")
+    assert carried["retention"] == summary["retention"] and "search" not in carried["stage_seconds"]
+    assert PowerEmbeddingModel.from_pretrained(tmp_path / "carried" / "power").power_config.metadata[
+        "pool_weights"] == "carried"
 
 
 def test_embed_and_evaluate_cli_give_one_line_errors(tmp_path, teacher_dir, capsys):
@@ -169,6 +197,21 @@ def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, 
     int8 = SentenceTransformer(str(tmp_path / "ov-int8"), device="cpu", trust_remote_code=True)
     got = int8.encode(sample, convert_to_tensor=True, normalize_embeddings=True)
     assert (got * expected).sum(-1).min() > 0.9  # int8: close in direction, not equal
+
+
+def test_carried_pooling_exports_to_onnx_runtime(tmp_path, teacher_dir):
+    from powerbert.deploy import export
+
+    tokenizer = SentenceTransformer(str(teacher_dir), device="cpu").tokenizer
+    power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([10, 6, 4], metadata={"pool_weights": "carried"}))
+    power.save_pretrained(tmp_path / "power", tokenizer, 64)
+    export(tmp_path / "power", tmp_path / "onnx")
+    sample = texts(6)
+    expected = SentenceTransformer(str(tmp_path / "power"), device="cpu", trust_remote_code=True).encode(
+        sample, convert_to_tensor=True)
+    got = SentenceTransformer(str(tmp_path / "onnx"), device="cpu", trust_remote_code=True).encode(
+        sample, batch_size=4, convert_to_tensor=True)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("model_type", ["bert", "distilbert"])

@@ -1,10 +1,10 @@
 """PoWER for sentence-embedding models: elimination in the encoder, the model's own pooling over what is left.
 
 `PowerEmbeddingModel` wraps a bare encoder (`AutoModel`, e.g. the BertModel inside all-MiniLM-L6-v2) and pools
-the last layer's kept vectors: mean pooling weighs each kept vector once (`pool_weights` "kept", the default:
-measured the better of the two), or by the tokens it stands for ("absorbed": each eliminated vector's weight
-moved onto the kept vectors it attended to); [CLS] pooling reads [CLS] alone, so the last layer keeps it alone,
-as in a classifier.
+the last layer's kept vectors: mean pooling weighs each kept vector once (`pool_weights` "kept", the default),
+or by the tokens it stands for ("absorbed": each eliminated vector's weight moved onto the kept vectors it
+attended to), or averages every token, each eliminated one as it was when removed ("carried"); [CLS] pooling
+reads [CLS] alone, so the last layer keeps it alone, as in a classifier.
 
 It saves as a sentence-transformers folder whose first module is `PowerTransformer`, followed by the original
 model's own Pooling (and Normalize) modules: `SentenceTransformer(folder).encode(texts)` runs it with its usual
@@ -29,7 +29,7 @@ from .files import write_directory_atomic
 from .modeling import PowerModel, load_classifier
 
 POOLINGS = ("mean", "cls")
-POOL_WEIGHTS = ("kept", "absorbed")
+POOL_WEIGHTS = ("kept", "absorbed", "carried")
 
 
 @dataclass

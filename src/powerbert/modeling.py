@@ -133,8 +133,9 @@ class PowerModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """The last layer's vectors (batch, kept, hidden), their mask (None: no padding) and, when pool_weights
         is asked for, a pooling weight per vector (batch, kept): "kept" weighs every kept vector 1; "absorbed"
-        moves each eliminated vector's weight onto the kept ones it attended to. In the search, both are the
-        vectors' soft retention in the last layer."""
+        moves each eliminated vector's weight onto the kept ones it attended to; "carried" returns every input
+        position (batch, seq, hidden), each eliminated vector as it entered the layer that removed it, weighed
+        1 like the kept ones. In the search, all are the vectors' soft retention in the last layer."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         exporting = torch.compiler.is_exporting()
@@ -146,7 +147,8 @@ class PowerModel(nn.Module):
         hidden, mask = self.adapter.embed(input_ids, token_type_ids), None if no_padding else attention_mask
         # each vector's original position, for encoders whose attention depends on it (relative bias, rotary)
         positions = None
-        if self.adapter.uses_positions:
+        carry = torch.zeros_like(hidden) if pool_weights == "carried" and self.soft_extract is None else None
+        if self.adapter.uses_positions or carry is not None:
             positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand(input_ids.shape[0], -1)
         # real tokens per input, only where counts depend on them (fraction mode, relative Soft-Extract) and differ
         by_length = self.power_config.mode == "fraction" if self.soft_extract is None else self.soft_extract[0].relative
@@ -158,9 +160,13 @@ class PowerModel(nn.Module):
                 if weights is not None and j == self.num_layers - 1:
                     weights = weights * soft
             else:
+                if carry is not None:  # every vector's state on entering layer j; the ones it keeps move on
+                    carry = carry_forward(carry, positions, hidden, mask)
                 hidden, mask, positions, weights = self._layer(j, layer, hidden, mask, positions, lengths,
                                                                input_ids.shape[1], exporting, weights,
                                                                absorb=pool_weights == "absorbed")
+        if carry is not None:
+            return carry_forward(carry, positions, hidden, mask), attention_mask, attention_mask.to(hidden.dtype)
         return hidden, mask, weights
 
     def _keep(self, j: int, lengths: torch.Tensor | None, input_width):
@@ -289,6 +295,17 @@ class PowerModel(nn.Module):
         """Load a directory written by save_pretrained; kwargs go to AutoModelForSequenceClassification."""
         power_config = PowerConfig.from_pretrained(directory)
         return cls(load_classifier(directory, **kwargs), power_config)
+
+
+def carry_forward(carry: torch.Tensor, positions: torch.Tensor, hidden: torch.Tensor,
+                  mask: torch.Tensor | None) -> torch.Tensor:
+    """carry (batch, seq, hidden) over original positions, with the vectors `hidden` (batch, width, hidden) written
+    at their `positions`, except those masked out (fraction mode's vectors beyond an input's own count, padding),
+    which keep what carry holds: the state they had when they were eliminated."""
+    index = positions[..., None].expand_as(hidden)
+    if mask is not None:
+        hidden = torch.where(mask[..., None].bool(), hidden, carry.gather(1, index))
+    return carry.scatter(1, index, hidden)
 
 
 def check_and_trim(

@@ -30,9 +30,9 @@ def add_embedding_parsers(commands) -> None:
     embed.add_argument("--budget-shape", choices=SHAPES, default=EMBEDDING_SHAPE,
                        help=f"how the FLOP target pulls on the layers (default {EMBEDDING_SHAPE}; flops: each layer "
                        "charged its vectors' cost; paper: the paper's regulariser, later layers charged more)")
-    embed.add_argument("--pool-weights", choices=["kept", "absorbed"], default="kept",
+    embed.add_argument("--pool-weights", choices=["kept", "absorbed", "carried"], default="kept",
                        help="mean pooling over the kept vectors: each once (default), or each weighted by the "
-                       "tokens it absorbed")
+                       "tokens it absorbed; carried: over every token, each eliminated one as it was when removed")
     embed.add_argument("--search-epochs", type=float, default=2.0)
     embed.add_argument("--retrain-epochs", type=float, default=2.0)
     embed.add_argument("--lr", type=float, default=5e-5, help="learning rate of the encoder weights (default 5e-5)")

@@ -16,6 +16,7 @@ from datasets import Dataset
 from transformers import DataCollatorWithPadding
 
 from ..algorithm.budget import EMBEDDING_SHAPE
+from ..algorithm.retention import PowerConfig
 from ..embedding import (
     PowerEmbeddingModel,
     load_encoder,
@@ -118,7 +119,9 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
         write_json_atomic(summary_path, summary)
     if not (power_dir / "power_config.json").is_file():
         start = time.time()
-        summary["retrain_dev"] = retrain(str(search_dir), data, power_dir, retrain_stage, seed,
+        searched = PowerConfig.from_pretrained(search_dir)
+        searched.metadata.update(metadata)  # the pooling asked for now: a search can be re-trained with another
+        summary["retrain_dev"] = retrain(str(search_dir), data, power_dir, retrain_stage, seed, searched,
                                          model_class=PowerEmbeddingModel)
         seconds["retrain"] = round(time.time() - start, 1)
     power = PowerEmbeddingModel.from_pretrained(power_dir)

@@ -135,13 +135,12 @@ def test_distillation_meets_its_target_and_writes_a_sentence_transformer(tmp_pat
                              StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None)
     assert again["retention"] == summary["retention"] and again["stage_seconds"] == summary["stage_seconds"]
     # the same search re-trained with other pooling weights: the re-trained model pools as asked now
-    shutil.copytree(tmp_path / "out" / "search", tmp_path / "carried" / "search")
-    carried = run_distillation(str(teacher_dir), texts(96), texts(16, seed=1), tmp_path / "carried",
-                               StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None,
-                               pool_weights="carried")
-    assert carried["retention"] == summary["retention"] and "search" not in carried["stage_seconds"]
-    assert PowerEmbeddingModel.from_pretrained(tmp_path / "carried" / "power").power_config.metadata[
-        "pool_weights"] == "carried"
+    assert summary["pool_weights"] == "carried"  # the default
+    shutil.copytree(tmp_path / "out" / "search", tmp_path / "kept" / "search")
+    kept = run_distillation(str(teacher_dir), texts(96), texts(16, seed=1), tmp_path / "kept",
+                            StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None, pool_weights="kept")
+    assert kept["retention"] == summary["retention"] and "search" not in kept["stage_seconds"]
+    assert PowerEmbeddingModel.from_pretrained(tmp_path / "kept" / "power").power_config.metadata["pool_weights"] == "kept"
 
 
 def test_embed_and_evaluate_cli_give_one_line_errors(tmp_path, teacher_dir, capsys):

@@ -1,14 +1,15 @@
 """PoWER for sentence-embedding models: elimination in the encoder, the model's own pooling over what is left.
 
 `PowerEmbeddingModel` wraps a bare encoder (`AutoModel`, e.g. the BertModel inside all-MiniLM-L6-v2) and pools
-the last layer's kept vectors: mean pooling weighs each kept vector once (`pool_weights` "kept", the default),
-or by the tokens it stands for ("absorbed": each eliminated vector's weight moved onto the kept vectors it
-attended to), or averages every token, each eliminated one as it was when removed ("carried"); [CLS] pooling
-reads [CLS] alone, so the last layer keeps it alone, as in a classifier.
+what is left: mean pooling averages every token, each eliminated one as it was when removed (`pool_weights`
+"carried", what `powerbert embed` trains: the best measured), or the last layer's kept vectors alone, each once
+("kept", a folder's default where its power_config names none) or weighted by the tokens it stands for
+("absorbed": each eliminated vector's weight moved onto the kept vectors it attended to); [CLS] pooling reads
+[CLS] alone, so the last layer keeps it alone, as in a classifier.
 
 It saves as a sentence-transformers folder whose first module is `PowerTransformer`, followed by the original
 model's own Pooling (and Normalize) modules: `SentenceTransformer(folder).encode(texts)` runs it with its usual
-options, and the Pooling module averages the kept vectors with their pooling weights as its attention mask.
+options, and the Pooling module averages the vectors it hands on, with their pooling weights as attention mask.
 """
 
 import os

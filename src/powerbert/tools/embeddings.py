@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..algorithm.budget import EMBEDDING_SHAPE, SHAPES, speedup_to_flop_fraction
+from ..algorithm.budget import DEFAULT_SHAPE, SHAPES, speedup_to_flop_fraction
 from ..errors import PowerBertError
 from ..files import write_json_atomic
 
@@ -27,12 +27,13 @@ def add_embedding_parsers(commands) -> None:
     embed.add_argument("--target-flops", type=float, help="fraction of the plain encoder's FLOPs (default 0.5)")
     embed.add_argument("--target-speedup", type=float, help="the same as --target-flops 1/S")
     embed.add_argument("--retention-mode", choices=["count", "fraction"], default="count")
-    embed.add_argument("--budget-shape", choices=SHAPES, default=EMBEDDING_SHAPE,
-                       help=f"how the FLOP target pulls on the layers (default {EMBEDDING_SHAPE}; flops: each layer "
+    embed.add_argument("--budget-shape", choices=SHAPES, default=DEFAULT_SHAPE,
+                       help=f"how the FLOP target pulls on the layers (default {DEFAULT_SHAPE}; flops: each layer "
                        "charged its vectors' cost; paper: the paper's regulariser, later layers charged more)")
-    embed.add_argument("--pool-weights", choices=["kept", "absorbed", "carried"], default="kept",
-                       help="mean pooling over the kept vectors: each once (default), or each weighted by the "
-                       "tokens it absorbed; carried: over every token, each eliminated one as it was when removed")
+    embed.add_argument("--pool-weights", choices=["carried", "kept", "absorbed"], default="carried",
+                       help="what mean pooling averages: every token, each eliminated one as it was when removed "
+                       "(default); kept: the kept vectors only; absorbed: each kept vector weighted by the tokens "
+                       "it absorbed")
     embed.add_argument("--search-epochs", type=float, default=2.0)
     embed.add_argument("--retrain-epochs", type=float, default=2.0)
     embed.add_argument("--lr", type=float, default=5e-5, help="learning rate of the encoder weights (default 5e-5)")

@@ -38,8 +38,11 @@ class KillAfterFirstCheckpoint(TrainerCallback):
         raise Killed
 
 
-def test_a_killed_stage_resumes_from_its_last_checkpoint(tmp_path, monkeypatch, caplog, data, bert_dir):  # noqa: F811
-    stage = StageOptions(epochs=2, learning_rate=1e-3, batch_size=8)
+# an epoch is 2 steps: the first checkpoint comes at its end, or after step 1 when checkpoints are timed that often
+@pytest.mark.parametrize("minutes, checkpoint", [(30.0, "checkpoint-2"), (1e-6, "checkpoint-1")])
+def test_a_killed_stage_resumes_from_its_last_checkpoint(tmp_path, monkeypatch, caplog, data, bert_dir,  # noqa: F811
+                                                         minutes, checkpoint):
+    stage = StageOptions(epochs=2, learning_rate=1e-3, batch_size=8, checkpoint_minutes=minutes)
     make_trainer = training._trainer
     monkeypatch.setattr(training, "_trainer", lambda *a, **k: make_trainer(*a, callbacks=[KillAfterFirstCheckpoint()], **k))
     with pytest.raises(Killed):
@@ -49,7 +52,7 @@ def test_a_killed_stage_resumes_from_its_last_checkpoint(tmp_path, monkeypatch, 
     monkeypatch.setattr(training, "_trainer", make_trainer)
     with caplog.at_level(logging.INFO, logger="powerbert"):
         metrics = finetune(str(bert_dir), data, tmp_path / "finetuned", stage)
-    assert "resuming from" in caplog.text and "checkpoint-2" in caplog.text
+    assert "resuming from" in caplog.text and f"{checkpoint}\n" in caplog.text
     assert "accuracy" in metrics and (tmp_path / "finetuned" / "config.json").is_file()
     assert not (tmp_path / "finetuned.checkpoints").exists()
 

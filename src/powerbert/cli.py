@@ -37,6 +37,7 @@ def _stage_options(args: argparse.Namespace, task) -> dict:
             epochs=pick(stage, "epochs", 3.0),
             learning_rate=pick(stage, "lr", task.hyper.lr),
             batch_size=pick(stage, "batch_size", task.hyper.batch_size),
+            checkpoint_minutes=args.checkpoint_minutes,
         )
         for stage in ("finetune", "search", "retrain")
     }
@@ -57,6 +58,8 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
     parser.add_argument("--epochs", type=float, help="epochs of every stage (default 3)")
     parser.add_argument("--lr", type=float, help="learning rate of the encoder weights (default: per task)")
     parser.add_argument("--batch-size", type=int, help="training batch size (default: per task)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=30.0, help="a checkpoint every this many "
+                        "minutes of training as well as after each epoch; a killed run resumes from the last")
     for stage in ("finetune", "search", "retrain"):
         for name, kind in (("epochs", float), ("lr", float), ("batch-size", int)):
             parser.add_argument(f"--{stage}-{name}", type=kind,

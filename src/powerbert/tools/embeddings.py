@@ -39,6 +39,8 @@ def add_embedding_parsers(commands) -> None:
     embed.add_argument("--lr", type=float, default=5e-5, help="learning rate of the encoder weights (default 5e-5)")
     embed.add_argument("--batch-size", type=int, default=32)
     embed.add_argument("--seed", type=int, default=42)
+    embed.add_argument("--checkpoint-minutes", type=float, default=30.0,
+                       help="a checkpoint every this many minutes of training as well as after each epoch")
     embed.add_argument("--output-dir", required=True, type=Path)
 
     evaluate = commands.add_parser("evaluate-embeddings", help="a PoWER embedding model against its plain model: "
@@ -78,7 +80,7 @@ def run_embed(args: argparse.Namespace) -> dict:
         held = set(order[: min(1000, max(1, len(texts) // 20))].tolist())
         dev = [t for i, t in enumerate(texts) if i in held]
         texts = [t for i, t in enumerate(texts) if i not in held]
-    stage = lambda epochs: StageOptions(epochs, args.lr, args.batch_size)  # noqa: E731
+    stage = lambda epochs: StageOptions(epochs, args.lr, args.batch_size, args.checkpoint_minutes)  # noqa: E731
     return run_distillation(resolve_model(args.model), texts, dev, args.output_dir, stage(args.search_epochs),
                             stage(args.retrain_epochs), target, 0.0, None, args.max_seq_length, args.retention_mode,
                             args.pool_weights, args.seed, args.budget_shape)

@@ -98,6 +98,7 @@ VALUE_RULES = {
     "lr": (_positive, "a positive number"),
     "lr_retention": (_positive, "a positive number"),
     "epochs": (_positive, "a positive number"),
+    "checkpoint_minutes": (_positive, "a positive number"),
     "lambda_": (lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),
     "flop_fraction": (lambda v: 0 < v <= 1, "in (0, 1]"),
     "target_flops": (lambda v: 0 < v < 1, "a fraction in (0, 1)"),

@@ -42,11 +42,28 @@ logger = logging.getLogger("powerbert")
 
 @dataclass
 class StageOptions:
-    """Epochs, learning rate of the encoder weights, and batch size of one stage."""
+    """Epochs, learning rate of the encoder weights, and batch size of one stage; a checkpoint every
+    checkpoint_minutes of training besides each epoch's end (a killed long stage resumes from there)."""
 
     epochs: float
     learning_rate: float
     batch_size: int
+    checkpoint_minutes: float = 30.0
+
+
+class TimedCheckpoints(TrainerCallback):
+    """Asks the Trainer for a checkpoint once `minutes` of training have passed since the last one, so that an
+    epoch longer than a session (512-token documents on a CPU) is not lost when the run is killed."""
+
+    def __init__(self, minutes: float) -> None:
+        self.seconds, self.last = minutes * 60, time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if time.monotonic() - self.last >= self.seconds:
+            control.should_save = True
+
+    def on_save(self, args, state, control, **kwargs):
+        self.last = time.monotonic()
 
 
 class SearchTrainer(Trainer):
@@ -104,7 +121,7 @@ class ClipRetention(TrainerCallback):
 
 
 def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: int, keep_best: bool,
-             trainer_cls=Trainer, **extra) -> Trainer:
+             trainer_cls=Trainer, callbacks: tuple = (), **extra) -> Trainer:
     args = TrainingArguments(
         output_dir=str(work_dir),
         num_train_epochs=stage.epochs,
@@ -139,6 +156,7 @@ def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: i
         data_collator=data.collator,
         processing_class=data.tokenizer,
         compute_metrics=lambda p: data.metrics(p.predictions, p.label_ids),
+        callbacks=[TimedCheckpoints(stage.checkpoint_minutes), *callbacks],
         **extra,
     )
 
@@ -231,7 +249,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     work_dir = Path(str(output_dir) + ".checkpoints")
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=False, trainer_cls=SearchTrainer,
                        lambda_=0.0 if budget else lambda_, lr_retention=lr_retention, lr_multiplier=lr_multiplier,
-                       callbacks=[ClipRetention()])
+                       callbacks=(ClipRetention(),))
     warn_if_retention_cannot_reach_zero(lr_retention, steps)
     _train(trainer, work_dir)
     masses = power.retention_masses()

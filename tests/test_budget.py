@@ -133,6 +133,17 @@ def test_a_target_close_to_the_floor_warns(capsys, tmp_path, varied_glue, bert_d
     assert "close to the least any configuration reaches" in caplog.text
 
 
+def test_a_search_too_short_to_reach_the_target_warns(capsys, tmp_path, varied_glue, bert_dir, caplog):  # noqa: F811
+    with caplog.at_level(logging.WARNING, logger="powerbert"):
+        status, _ = run_cli(capsys, "search", "--task", "sst2", "--model", str(bert_dir), "--glue-dir",
+                            str(varied_glue), "--output-dir", str(tmp_path / "search"), "--target-flops", "0.4",
+                            "--epochs", "0.2", "--batch-size", "16")
+    assert status == 0
+    metadata = PowerConfig.from_pretrained(tmp_path / "search").metadata
+    assert metadata["expected_flops_soft"] > 0.5 and abs(metadata["reached_flops"] - 0.4) < 0.03  # scaled down
+    assert "a longer search (--search-epochs)" in caplog.text
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--target-flops", "0.5", "--lambda", "1e-3"], "give one"),
     (["--target-flops", "0.5", "--target-speedup", "2"], "say the same thing"),

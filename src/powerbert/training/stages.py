@@ -339,7 +339,6 @@ def check_not_collapsed(config: PowerConfig) -> None:
         )
 
 
-
 BUDGET_REPORT = ("target_flops", "budget_shape", "reached_flops", "scaled_on", "reached_flops_train",
                  "expected_flops_soft", "mass_scale", "lr_multiplier", "multiplier_path")
 

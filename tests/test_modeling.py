@@ -206,6 +206,26 @@ def test_a_batch_gives_each_input_the_logits_it_gets_alone(model_type):
     torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-4)
 
 
+def test_attention_probabilities_a_few_inputs_at_a_time_give_the_same_logits(model_type, monkeypatch):
+    """At inference, layers that score compute their attention logits a few inputs at a time where they would be
+    large (long inputs): the same logits as all at once."""
+    import powerbert.modeling as modeling
+
+    power = get_power_model(tiny_classifier(model_type, initializer_range=0.5), PowerConfig([8, 5, 3])).eval()
+    ids, mask = padded_batch([12, 9, 4], width=14)
+    steps, original = [], modeling._probs_step
+    monkeypatch.setattr(modeling, "_probs_step", lambda query, *args: (steps.append(query.shape[0]),
+                                                                       original(query, *args))[1])
+    with torch.no_grad():
+        whole = power(ids, mask).logits
+        assert steps == [3, 3]  # layers 1 and 2 score, each on the whole batch
+        monkeypatch.setattr(modeling, "LOGITS_PER_STEP", 1)
+        steps.clear()
+        few = power(ids, mask).logits
+    assert steps == [1] * 6  # one input at a time
+    torch.testing.assert_close(few, whole, rtol=1e-5, atol=1e-6)
+
+
 def test_fraction_mode_keeps_a_share_of_each_inputs_length(model_type):
     power = get_power_model(tiny_classifier(model_type), PowerConfig([0.5, 0.25, 0.25], mode="fraction"))
     widths = _record_widths(power)

@@ -30,6 +30,7 @@ from .errors import PowerBertError, first_line
 from .pipeline_support import register_for_pipelines
 from .files import write_directory_atomic
 
+LOGITS_PER_STEP = 1 << 22  # attention logits computed at once at inference where probabilities are needed (16 MB)
 
 @register_for_pipelines
 class PowerModel(nn.Module):
@@ -200,11 +201,11 @@ class PowerModel(nn.Module):
         keep = torch.sym_min(retention, hidden.shape[1])
         eliminate = exporting or keep < hidden.shape[1] or rows is not None
         by_attention = eliminate and self.power_config.scoring == "attention"
-        context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
+        context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         if eliminate:  # before the attention block's output projection, which works row by row: same result
-            scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
-            if weights is not None and absorb and probs is not None:
-                weights = absorb_weights(weights, probs, select_kept(scores, keep))
+            scores = significance_scores(attention, mask) if by_attention else random_scores(hidden, mask)
+            if weights is not None and absorb and attention is not None:
+                weights = absorb_weights(weights, attention, select_kept(scores, keep))
             mask, context, hidden, positions, weights = hard_extract(mask, scores, keep, context, hidden, positions,
                                                                      weights, row_keep=rows)
             if weights is not None and mask is not None:
@@ -219,9 +220,9 @@ class PowerModel(nn.Module):
         """One encoder layer of the configuration search: Soft-Extract weighs every vector by its rank. Also
         returns each vector's weight r_j[rank] (batch, length)."""
         by_attention = self.power_config.scoring == "attention"
-        context, probs = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
+        context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
-        scores = significance_scores(probs, mask) if by_attention else random_scores(hidden, mask)
+        scores = significance_scores(attention, mask) if by_attention else random_scores(hidden, mask)
         soft = self.soft_extract[j].weights(scores, lengths).to(hidden.dtype)
         return self.adapter.feed_forward(layer, hidden * soft[..., None]), soft
 
@@ -229,7 +230,8 @@ class PowerModel(nn.Module):
         self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,
         need_probs: bool, cls_query_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Multi-head attention with the layer's own projections; probabilities only when asked for.
+        """Multi-head attention with the layer's own projections, and, when asked for, its probabilities' mean
+        over heads (batch, queries, keys).
 
         The adapter adds what depends on position (rotary, relative bias, local windows) from the vectors'
         original `positions`, so that elimination does not move any vector.
@@ -248,21 +250,14 @@ class PowerModel(nn.Module):
         dropout = self.adapter.attention_dropout if self.training else 0.0
         keep_keys = None if mask is None else mask[:, None, None, :].bool()
         if need_probs:
-            logits = (query @ key.transpose(-1, -2)) * scale
-            if bias is not None:
-                logits = logits + bias
-            if keep_keys is not None:
-                logits = logits.masked_fill(~keep_keys, torch.finfo(logits.dtype).min)
-            probs = logits.softmax(dim=-1)
-            context = F.dropout(probs, dropout, self.training) @ value
+            additive = _additive_mask(keep_keys, bias, query.dtype)
+            context, attention = _attention_with_probs(query, key, value, additive, scale, dropout, self.training)
         else:
-            probs = None
-            attn_mask = keep_keys
-            if bias is not None:  # masked keys set to the lowest number, not -inf: no row can turn into NaN
-                attn_mask = bias if keep_keys is None else bias.masked_fill(~keep_keys, torch.finfo(bias.dtype).min)
+            attention = None
+            attn_mask = keep_keys if bias is None else _additive_mask(keep_keys, bias, bias.dtype)
             context = F.scaled_dot_product_attention(
                 query, key, value, attn_mask=attn_mask, dropout_p=dropout, scale=scale)
-        return context.transpose(1, 2).reshape(batch, query.shape[2], -1), probs
+        return context.transpose(1, 2).reshape(batch, query.shape[2], -1), attention
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on class ids, or on soft targets when labels are a teacher's logits (batch, classes);
@@ -295,6 +290,43 @@ class PowerModel(nn.Module):
         """Load a directory written by save_pretrained; kwargs go to AutoModelForSequenceClassification."""
         power_config = PowerConfig.from_pretrained(directory)
         return cls(load_classifier(directory, **kwargs), power_config)
+
+
+def _attention_with_probs(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, additive: torch.Tensor | None,
+                          scale: float, dropout: float, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attention (batch, heads, queries, head size) and its probabilities' mean over heads (batch, queries, keys),
+    all the scores need. At inference a few inputs at a time, so that each step's (heads, queries, keys) logits
+    stay small: a batch of 32 inputs of 512 tokens would need 400 MB per pass over them."""
+    batch, heads, width, keys = *query.shape[:3], key.shape[2]
+    step = max(1, LOGITS_PER_STEP // (heads * width * keys))
+    if training or torch.compiler.is_exporting() or step >= batch:
+        return _probs_step(query, key, value, additive, scale, dropout, training)
+    per_row = additive is not None and additive.shape[0] > 1
+    parts = [_probs_step(query[i:i + step], key[i:i + step], value[i:i + step],
+                         additive[i:i + step] if per_row else additive, scale, dropout, training)
+             for i in range(0, batch, step)]
+    return torch.cat([context for context, _ in parts]), torch.cat([attention for _, attention in parts])
+
+
+def _probs_step(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, additive: torch.Tensor | None,
+                scale: float, dropout: float, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Explicit attention on a few inputs; the scale goes on the queries and the mask and bias in one addition in
+    place, since every pass over the logits costs as much as the product itself on long inputs."""
+    logits = (query * scale) @ key.transpose(-1, -2)
+    if additive is not None:
+        logits += additive  # in place: the product's backward does not need its output
+    probs = logits.softmax(dim=-1)
+    return F.dropout(probs, dropout, training) @ value, probs.mean(dim=1)
+
+
+def _additive_mask(keep_keys: torch.Tensor | None, bias: torch.Tensor | None,
+                   dtype: torch.dtype) -> torch.Tensor | None:
+    """What attention adds to its logits: the position bias (or zeros) with masked keys at the lowest number, not
+    -inf, so that no row can turn into NaN; the bias alone (or None) where no key is masked."""
+    if keep_keys is None:
+        return bias
+    base = torch.zeros(keep_keys.shape, dtype=dtype, device=keep_keys.device) if bias is None else bias
+    return base.masked_fill(~keep_keys, torch.finfo(dtype).min)
 
 
 def carry_forward(carry: torch.Tensor, positions: torch.Tensor, hidden: torch.Tensor,

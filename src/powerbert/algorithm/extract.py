@@ -87,12 +87,13 @@ def hard_extract(
     return (mask, *gathered)
 
 
-def absorb_weights(weights: torch.Tensor, probs: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+def absorb_weights(weights: torch.Tensor, attention: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
     """Pooling weights (batch, seq) after an Extract that keeps positions `kept` (batch, keep): each eliminated
     vector's weight moves onto the kept vectors in proportion to the attention it paid them in this layer
-    (probs: batch, heads, seq, seq), so that a mean over the kept vectors still counts every token once."""
+    (attention: batch, seq, seq, the probabilities' mean over heads), so that a mean over the kept vectors still
+    counts every token once."""
     is_kept = torch.zeros_like(weights).scatter(1, kept, 1.0)
-    attention = probs.mean(dim=1) * is_kept[:, None, :]  # attention to kept vectors only
+    attention = attention * is_kept[:, None, :]  # attention to kept vectors only
     attention = attention / attention.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(attention.dtype).tiny)
     moved = torch.bmm((weights * (1 - is_kept))[:, None, :], attention.to(weights.dtype)).squeeze(1)
     return weights * is_kept + moved

@@ -13,16 +13,17 @@ PAD_SCORE = -1.0
 
 @torch.no_grad()
 def significance_scores(probs: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-    """Scores (batch, seq) from attention probabilities (batch, heads, seq, seq) and a 0/1 mask (batch, seq).
+    """Scores (batch, seq) from attention probabilities (batch, heads, seq, seq), or their mean over heads
+    (batch, seq, seq), and a 0/1 mask (batch, seq).
 
     attention_mask=None says the batch has no padding (e.g. batch size 1): the same scores, fewer operations.
     """
-    per_key = probs.sum(dim=1)  # (batch, query, key), summed over heads
+    attention = probs.mean(dim=1) if probs.dim() == 4 else probs  # (batch, query, key)
     if attention_mask is None:
-        received = per_key.sum(dim=1)
+        received = attention.sum(dim=1)
     else:  # sum over the real query rows only
-        received = torch.bmm(attention_mask[:, None, :].to(probs.dtype), per_key).squeeze(1)
-    scores = (received - per_key.diagonal(dim1=1, dim2=2)) / probs.shape[1]  # minus own attention; mean over heads
+        received = torch.bmm(attention_mask[:, None, :].to(attention.dtype), attention).squeeze(1)
+    scores = received - attention.diagonal(dim1=1, dim2=2)  # minus own attention
     return scores if attention_mask is None else scores.masked_fill(attention_mask == 0, PAD_SCORE)
 
 

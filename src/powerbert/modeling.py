@@ -325,8 +325,7 @@ def _additive_mask(keep_keys: torch.Tensor | None, bias: torch.Tensor | None,
     -inf, so that no row can turn into NaN; the bias alone (or None) where no key is masked."""
     if keep_keys is None:
         return bias
-    base = torch.zeros(keep_keys.shape, dtype=dtype, device=keep_keys.device) if bias is None else bias
-    return base.masked_fill(~keep_keys, torch.finfo(dtype).min)
+    return torch.where(keep_keys, 0.0 if bias is None else bias, torch.finfo(dtype).min).to(dtype)
 
 
 def carry_forward(carry: torch.Tensor, positions: torch.Tensor, hidden: torch.Tensor,

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 export GLUE_DIR=${GLUE_DIR:-../shared/glue}
-.venv/bin/powerbert bench --model runs/mpnet-mrpc-t04-search3/power --task mrpc --calibration-samples 300 \
+.venv/bin/powerbert bench --model runs/mpnet-mrpc-t04-search3/power --task mrpc --calibration-samples 100 \
   --variants plain,power,plain-ort-int8,power-ort-int8,plain-ov-int8,power-ov-int8 \
   --batch-sizes 1,32 --repeats 3 --output docs/bench/mpnet-mrpc-target0.4.json
 echo BENCH DONE

@@ -32,6 +32,7 @@ from .files import write_directory_atomic
 
 LOGITS_PER_STEP = 1 << 22  # attention logits computed at once at inference where probabilities are needed (16 MB)
 
+
 @register_for_pipelines
 class PowerModel(nn.Module):
     """A sequence classifier with PoWER-BERT elimination; call it like the model it wraps."""
@@ -297,15 +298,16 @@ def _attention_with_probs(query: torch.Tensor, key: torch.Tensor, value: torch.T
     """Attention (batch, heads, queries, head size) and its probabilities' mean over heads (batch, queries, keys),
     all the scores need. At inference a few inputs at a time, so that each step's (heads, queries, keys) logits
     stay small: a batch of 32 inputs of 512 tokens would need 400 MB per pass over them."""
-    batch, heads, width, keys = *query.shape[:3], key.shape[2]
-    step = max(1, LOGITS_PER_STEP // (heads * width * keys))
-    if training or torch.compiler.is_exporting() or step >= batch:
-        return _probs_step(query, key, value, additive, scale, dropout, training)
-    per_row = additive is not None and additive.shape[0] > 1
-    parts = [_probs_step(query[i:i + step], key[i:i + step], value[i:i + step],
-                         additive[i:i + step] if per_row else additive, scale, dropout, training)
-             for i in range(0, batch, step)]
-    return torch.cat([context for context, _ in parts]), torch.cat([attention for _, attention in parts])
+    if not (training or torch.compiler.is_exporting()):  # training keeps probs for backward; export: symbolic sizes
+        batch, heads, width, keys = *query.shape[:3], key.shape[2]
+        step = max(1, LOGITS_PER_STEP // (heads * width * keys))
+        if step < batch:
+            per_row = additive is not None and additive.shape[0] > 1
+            parts = [_probs_step(query[i:i + step], key[i:i + step], value[i:i + step],
+                                 additive[i:i + step] if per_row else additive, scale, dropout, training)
+                     for i in range(0, batch, step)]
+            return torch.cat([context for context, _ in parts]), torch.cat([attention for _, attention in parts])
+    return _probs_step(query, key, value, additive, scale, dropout, training)
 
 
 def _probs_step(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, additive: torch.Tensor | None,

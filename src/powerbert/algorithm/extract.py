@@ -76,15 +76,26 @@ def hard_extract(
     input's count are masked.
     """
     if row_keep is None:
-        index = select_kept(scores, keep)
-        mask = None if attention_mask is None else torch.gather(attention_mask, 1, index)
+        index, rank = select_kept(scores, keep), None
     else:
         index, rank = select_kept(scores, keep, ranked=True)
-        mask = torch.gather(attention_mask, 1, index) * (rank < row_keep[:, None]).to(attention_mask.dtype)
-    gathered = tuple(None if x is None else torch.gather(x, 1, index if x.dim() == 2 else
-                                                         index[..., None].expand(-1, -1, x.shape[-1]))
-                     for x in tensors)
+    mask, *gathered = gather_positions(index, attention_mask, *tensors)
+    if rank is not None:
+        mask = mask * (rank < row_keep[:, None]).to(mask.dtype)
     return (mask, *gathered)
+
+
+def gather_positions(index: torch.Tensor, *tensors: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+    """Each of `tensors` (batch, seq) or (batch, seq, dim) at the positions `index` (batch, keep); None stays None.
+
+    One row lookup in the flattened batch (a Gather on rows in ONNX, which runtimes run as copies) rather than
+    GatherElements with an index expanded over dim, which OpenVINO runs on a slow generic kernel.
+    """
+    batch, keep = index.shape
+    width = next(x.shape[1] for x in tensors if x is not None)
+    flat = (index + torch.arange(batch, device=index.device)[:, None] * width).reshape(-1)
+    return tuple(None if x is None else x.flatten(0, 1).index_select(0, flat).view(batch, keep, *x.shape[2:])
+                 for x in tensors)
 
 
 def absorb_weights(weights: torch.Tensor, attention: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:

@@ -119,7 +119,8 @@ def _bench_task(args, batch_sizes: list[int]) -> dict:
     report = {
         "mode": "task", "task": task.name, "metric": task.metric, "model": str(args.model), "examples": len(examples),
         "pad_to": pad_to, "retention": power.power_config.retention, "variants": {v: VARIANTS[v] for v in variants},
-        "timing": "a process per variant and round; rounds alternate, the order rotating; median over rounds",
+        "timing": "a process per variant and round, one untimed pass then a timed one; rounds alternate, the order "
+                  "rotating; median over rounds",
         "flop_fraction_real_tokens": power.flop_fraction([len(e["input_ids"]) for e in examples]), "results": rows,
     }
     if "power" in variants:

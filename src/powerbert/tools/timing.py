@@ -2,7 +2,7 @@
 
 Runtimes keep thread pools (PyTorch's, ONNX Runtime's) that slow each other when they share a process, so
 `powerbert bench` times every variant in a process of its own: `python -m powerbert.tools.timing SPEC VARIANT
-OUT` loads one variant, warms it up and times one pass over the inputs at each batch size. `time_interleaved`
+OUT` loads one variant, runs one untimed pass over the inputs and times the next over the inputs at each batch size. `time_interleaved`
 is the in-process alternative for models of one runtime (PyTorch), as the sweep and the synthetic bench use.
 """
 
@@ -175,11 +175,15 @@ def precision_run(model, precision: str) -> str:
     return precision if precision == "int8" else getattr(model, "inference_precision", precision)
 
 
-def time_pass(model, batches: list[dict], warmup: int = 2) -> tuple[list[float], np.ndarray]:
-    """Per-batch latencies (s) of one pass over `batches` after `warmup` untimed batches, and the logits."""
+def time_pass(model, batches: list[dict]) -> tuple[list[float], np.ndarray]:
+    """Per-batch latencies (s) of one pass over `batches` after an untimed one, and the logits.
+
+    The untimed pass shows the runtime every batch shape once: OpenVINO and ONNX Runtime prepare kernels per
+    shape the first time they meet it, a cost a running server pays once, so the timed pass is the steady state.
+    """
     latencies, logits = [], []
     with torch.inference_mode():
-        for batch in batches[:warmup]:
+        for batch in batches:
             model(**batch)
         for batch in batches:
             start = time.perf_counter()

@@ -1,6 +1,7 @@
 """Extract layers: Soft-Extract for the configuration search, hard Extract for re-training and inference."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -56,8 +57,7 @@ def select_kept(scores: torch.Tensor, keep: int, ranked: bool = False):
 
     ranked=True also returns each kept position's rank (0 = [CLS], then by significance), (batch, keep).
     """
-    scores = scores.clone()
-    scores[:, 0] = float("inf")
+    scores = F.pad(scores[:, 1:], (1, 0), value=float("inf"))  # [CLS] first: one Pad in an exported graph
     top = torch.topk(scores, keep, dim=1, sorted=ranked).indices  # sorted: in rank order
     index, rank = torch.sort(top, dim=1)
     return (index, rank) if ranked else index

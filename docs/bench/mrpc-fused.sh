@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # MRPC (MiniLM, FLOP target 0.3): every runtime's fastest graphs, the plain ONNX Runtime variants as ONNX Runtime's
-# fused transformer graph and the PoWER ones with onnxscript's fusions; a process per variant, 3 rounds.
+# fused transformer graph and the PoWER ones with onnxscript's fusions; a process per variant, 5 rounds (batch 1 moves by a third between runs on a shared 2-core machine).
 set -u
 cd "$(dirname "$0")/../.."
 export GLUE_DIR=${GLUE_DIR:-../shared/glue}
 .venv/bin/powerbert bench --model runs/mrpc/target0.3/power --task mrpc --calibration-samples 300 \
   --variants plain,power,plain-ort,power-ort,plain-ort-int8,power-ort-int8,plain-ov-bf16,power-ov-bf16,plain-ov-int8,power-ov-int8 \
-  --batch-sizes 1,32 --repeats 3 --output docs/bench/mrpc-fused.json
+  --batch-sizes 1,32 --repeats ${REPEATS:-5} --output docs/bench/mrpc-fused.json
 echo BENCH DONE

@@ -3,7 +3,7 @@
     python docs/bench/probes/ab_exports.py FOLDER [THREADS]
 Run the folders alternately, a process each, with nothing else on the CPU.
 """
-import sys, time, numpy as np, pandas as pd, torch
+import os, sys, time, numpy as np, pandas as pd, torch
 from sklearn.metrics import f1_score
 from transformers import AutoTokenizer
 from powerbert.deploy.loader import load_exported
@@ -15,7 +15,7 @@ tok = AutoTokenizer.from_pretrained(folder)
 dev = pd.read_csv("../shared/glue/MRPC/dev.tsv", sep="\t", quoting=3)
 a, b, y = dev.iloc[:, 3].tolist(), dev.iloc[:, 4].tolist(), dev.iloc[:, 0].to_numpy()
 result = {}
-for bs in (1, 32):
+for bs in [int(b) for b in os.environ.get("BATCH_SIZES", "1,32").split(",")]:
     batches = [tok(a[i:i + bs], b[i:i + bs], padding=True, truncation=True, max_length=128, return_tensors="pt")
                for i in range(0, len(a), bs)]
     times, preds = [], None

@@ -47,3 +47,13 @@ def test_soft_extract_clip_projects_onto_unit_interval():
     soft.clip_()
     assert soft.retention.tolist() == [1.0, 0.4000000059604645, 0.0]
     assert abs(soft.mass() - 1.4) < 1e-6
+
+
+def test_hard_extract_without_mask_keeps_the_best_rows_of_each_input():
+    hidden = torch.randn(3, 6, 4)
+    scores = torch.rand(3, 6)
+    kept_mask, kept = hard_extract(None, scores, 4, hidden)
+    assert kept_mask is None
+    index = select_kept(scores, 4)
+    assert torch.equal(index[:, 0], torch.zeros(3, dtype=torch.long))  # [CLS] always, even if it scores lowest
+    assert torch.equal(kept, torch.stack([hidden[b, index[b]] for b in range(3)]))

@@ -38,6 +38,8 @@ def test_bench_times_each_variant_in_its_own_process_and_reports_metric_and_agre
         assert row["variants"]["power-ov-int8"]["vs_torch_fp32"]["max_abs_logit_diff"] < 0.05
         assert row["fastest_plain"] == "plain" and row["fastest_power"] in variants[1:]
         assert row["flop_ratio_power_vs_plain"] > 1 and row["fastest_power_vs_fastest_plain"] > 0
+        assert row["efficiency_fastest"] == pytest.approx(
+            row["fastest_power_vs_fastest_plain"] / row["flop_ratio_power_vs_plain"])
     assert report["same_predictions_across_batch_sizes"]
     markdown = out.with_suffix(".md").read_text()
     assert markdown.count("\n| ") == 1 + 2 * len(variants)  # header + a row per variant and batch size

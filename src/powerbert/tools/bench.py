@@ -228,6 +228,8 @@ def _compare(stats: dict, logits: dict, batch_size: int, power: PowerModel, exam
         out["fastest_plain"], out["fastest_power"] = fastest["plain"], fastest["power"]
         out["fastest_power_vs_fastest_plain"] = (stats[fastest["plain"]]["pass_seconds_median"]
                                                  / stats[fastest["power"]]["pass_seconds_median"])
+        if "flop_ratio_power_vs_plain" in out:
+            out["efficiency_fastest"] = out["fastest_power_vs_fastest_plain"] / out["flop_ratio_power_vs_plain"]
     return out
 
 
@@ -337,7 +339,8 @@ def _headlines(report: dict) -> list[str]:
         if "fastest_power_vs_fastest_plain" in row:
             lines.append(f"- batch {row['batch_size']}: fastest PoWER variant **{row['fastest_power']}** is "
                          f"**{row['fastest_power_vs_fastest_plain']:.2f}x** faster than the fastest plain variant "
-                         f"**{row['fastest_plain']}**.")
+                         f"**{row['fastest_plain']}**"
+                         + (f" (efficiency {row['efficiency_fastest']:.2f})." if "efficiency_fastest" in row else "."))
         if "efficiency_power_vs_plain" in row:
             lines.append(f"  PyTorch fp32: power vs plain {row['variants']['power']['speedup_vs_plain']:.2f}x at a FLOP "
                          f"ratio of {row['flop_ratio_power_vs_plain']:.2f}x: efficiency {row['efficiency_power_vs_plain']:.2f}.")

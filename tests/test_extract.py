@@ -52,6 +52,7 @@ def test_soft_extract_clip_projects_onto_unit_interval():
 def test_hard_extract_without_mask_keeps_the_best_rows_of_each_input():
     hidden = torch.randn(3, 6, 4)
     scores = torch.rand(3, 6)
+    scores[:, 0] = -1.0  # [CLS] scores lowest
     kept_mask, kept = hard_extract(None, scores, 4, hidden)
     assert kept_mask is None
     index = select_kept(scores, 4)

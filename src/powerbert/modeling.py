@@ -22,7 +22,7 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .algorithm.budget import FlopBudget
-from .algorithm.extract import SoftExtract, absorb_weights, hard_extract, select_kept
+from .algorithm.extract import SoftExtract, absorb_weights, gather_positions, hard_extract, select_kept
 from .algorithm.retention import CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
@@ -335,10 +335,9 @@ def carry_forward(carry: torch.Tensor, positions: torch.Tensor, hidden: torch.Te
     """carry (batch, seq, hidden) over original positions, with the vectors `hidden` (batch, width, hidden) written
     at their `positions`, except those masked out (fraction mode's vectors beyond an input's own count, padding),
     which keep what carry holds: the state they had when they were eliminated."""
-    index = positions[..., None].expand_as(hidden)
     if mask is not None:
-        hidden = torch.where(mask[..., None].bool(), hidden, carry.gather(1, index))
-    return carry.scatter(1, index, hidden)
+        hidden = torch.where(mask[..., None].bool(), hidden, gather_positions(positions, carry)[0])
+    return carry.scatter(1, positions[..., None].expand_as(hidden), hidden)
 
 
 def check_and_trim(

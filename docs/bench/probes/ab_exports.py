@@ -15,7 +15,7 @@ tok = AutoTokenizer.from_pretrained(folder)
 dev = pd.read_csv("../shared/glue/MRPC/dev.tsv", sep="\t", quoting=3)
 a, b, y = dev.iloc[:, 3].tolist(), dev.iloc[:, 4].tolist(), dev.iloc[:, 0].to_numpy()
 result = {}
-for bs in [int(b) for b in os.environ.get("BATCH_SIZES", "1,32").split(",")]:
+for bs in [int(size) for size in os.environ.get("BATCH_SIZES", "1,32").split(",")]:
     batches = [tok(a[i:i + bs], b[i:i + bs], padding=True, truncation=True, max_length=128, return_tensors="pt")
                for i in range(0, len(a), bs)]
     times, preds = [], None

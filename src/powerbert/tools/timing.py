@@ -2,8 +2,9 @@
 
 Runtimes keep thread pools (PyTorch's, ONNX Runtime's) that slow each other when they share a process, so
 `powerbert bench` times every variant in a process of its own: `python -m powerbert.tools.timing SPEC VARIANT
-OUT` loads one variant, runs one untimed pass over the inputs and times the next over the inputs at each batch size. `time_interleaved`
-is the in-process alternative for models of one runtime (PyTorch), as the sweep and the synthetic bench use.
+OUT` loads one variant and, at each batch size, runs one untimed pass over the inputs and times the next.
+`time_interleaved` is the in-process alternative for models of one runtime (PyTorch), as the sweep and the
+synthetic bench use.
 """
 
 import json

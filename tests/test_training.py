@@ -127,3 +127,23 @@ def test_distillation_trains_on_the_teachers_outputs_not_the_labels(tmp_path, da
     logits, targets = torch.randn(3, 2), torch.randn(3, 2)
     expected = -(targets.softmax(-1) * logits.log_softmax(-1)).sum(-1).mean()
     torch.testing.assert_close(student._loss(logits, targets), expected)
+
+
+def test_predict_batches_by_length_and_answers_in_the_splits_order(glue, bert_dir):  # noqa: F811
+    import numpy as np
+    import torch
+
+    from powerbert.modeling import load_classifier
+    from powerbert.training.stages import predict
+
+    rows = [["word " * n, str(n % 2)] for n in (9, 1, 5, 12, 3, 7, 2)]  # lengths out of order
+    write_glue(glue, "SST-2", ["sentence", "label"], rows)
+    data = TaskData.for_model(get_task("sst2"), str(bert_dir), glue_dir=str(glue), max_seq_length=16)
+    model = load_classifier(bert_dir)
+    batched = predict(model, data, batch_size=3)
+    with torch.inference_mode():
+        alone = np.concatenate([model(**data.collator([row])).logits.numpy()
+                                for row in data.split("dev").select_columns(["input_ids", "attention_mask",
+                                                                             "token_type_ids"])])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+    assert not np.allclose(batched[0], batched[1])  # the rows differ, so the order is checked

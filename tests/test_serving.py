@@ -188,6 +188,15 @@ def test_concurrent_clients_are_batched_and_all_answered(server):
     assert total > singles  # some batches held more than one input
 
 
+def test_the_generators_own_backlog_is_told_from_the_servers_time(server):
+    base, _, _ = server
+    # one client asked for 1,000 requests a second: they queue at the client, not at the server
+    report = load_test(base + "/predict", request_bodies([("a fine film",)]), concurrency=1, rate=1000, duration=0.3,
+                       timeout=30)
+    assert report["ok"] == report["requests"] >= 300
+    assert report["max_answer_ms"] > 2 * report["p99_answer_after_send_ms"] > 0
+
+
 def test_sigterm_stops_the_server_cleanly(server):
     _, _, process = server
     process.send_signal(signal.SIGTERM)

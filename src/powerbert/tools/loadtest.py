@@ -2,7 +2,9 @@
 
 Open loop: requests are scheduled at `rate` per second whatever the server does (a closed loop, rate 0, sends
 each client's next request when its last one is answered). A request's latency counts from its scheduled
-time, so time spent waiting for a free client counts too. Bounded: loopback addresses only, at most
+time, so time spent waiting for a free client counts too; each answer's time from when it left the client is
+reported beside it (`*_after_send_ms`), which tells the server's share from the generator's own backlog when
+the generator cannot keep up with the rate it was asked for. Bounded: loopback addresses only, at most
 `duration` seconds of sending plus `timeout` seconds of waiting, at most `max_requests` requests.
 """
 
@@ -40,7 +42,8 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
     import aiohttp
 
     queue: asyncio.Queue = asyncio.Queue()
-    results: list[tuple[int, float]] = []  # (status, seconds); status 0: no answer (timeout or connection error)
+    # (status, seconds from the scheduled time, seconds from sending); status 0: no answer (timeout, connection error)
+    results: list[tuple[int, float, float]] = []
     start = time.perf_counter()
     stop_at = start + duration
     sent = 0
@@ -51,6 +54,7 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
             if item is None:
                 return
             scheduled, body = item
+            sent_at = time.perf_counter()
             try:
                 async with session.post(url, data=body, headers={"Content-Type": "application/json"},
                                         timeout=aiohttp.ClientTimeout(total=timeout)) as response:
@@ -58,7 +62,8 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
                     status = response.status
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 status = 0
-            results.append((status, time.perf_counter() - scheduled))
+            now = time.perf_counter()
+            results.append((status, now - scheduled, now - sent_at))
             if rate <= 0 and time.perf_counter() < stop_at and len(results) + queue.qsize() < max_requests:
                 queue.put_nowait((time.perf_counter(), next(cycle)))
 
@@ -83,9 +88,9 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
             queue.put_nowait(None)
         await asyncio.wait_for(asyncio.gather(*workers), timeout + duration + 5)
     elapsed = time.perf_counter() - start
-    statuses = Counter(status for status, _ in results)
-    ok = np.asarray([s for status, s in results if status == 200])
-    answered = [s for status, s in results if status != 0]
+    statuses = Counter(status for status, _, _ in results)
+    ok = np.asarray([s for status, s, _ in results if status == 200])
+    answered = np.asarray([(s, after_send) for status, s, after_send in results if status != 0]).reshape(-1, 2)
     return {
         "url": url, "concurrency": concurrency, "rate": rate, "duration_s": duration, "elapsed_s": round(elapsed, 3),
         "requests": len(results), "ok": int(ok.size), "statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -93,9 +98,15 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
         "errors": sum(n for status, n in statuses.items() if status not in (200, 429, 503)),
         "unanswered": statuses.get(0, 0),
         "throughput_rps": round(ok.size / elapsed, 2),
-        **{f"p{q}_ms": round(float(np.percentile(ok, q)) * 1000, 1) if ok.size else None for q in (50, 95, 99)},
-        "max_answer_ms": round(max(answered) * 1000, 1) if answered else None,
+        **{f"p{q}_ms": _ms(np.percentile(ok, q)) if ok.size else None for q in (50, 95, 99)},
+        "max_answer_ms": _ms(answered[:, 0].max()) if answered.size else None,
+        "p99_answer_after_send_ms": _ms(np.percentile(answered[:, 1], 99)) if answered.size else None,
+        "max_answer_after_send_ms": _ms(answered[:, 1].max()) if answered.size else None,
     }
+
+
+def _ms(seconds: float) -> float:
+    return round(float(seconds) * 1000, 1)
 
 
 def load_test(url: str, bodies: list[bytes], concurrency: int = 16, rate: float = 0.0, duration: float = 30.0,

@@ -96,6 +96,30 @@ def _post(url: str, body: bytes) -> tuple[int, object]:
         return err.code, json.loads(err.read())
 
 
+def test_an_input_that_waited_past_max_queue_ms_is_not_run_and_its_request_gets_a_503(shared_bert_export):
+    import asyncio
+
+    from powerbert.serving.server import Classifier, ServeOptions
+
+    class OneAtATime(Classifier):  # what serve.batch does with each input: a batch of one here
+        async def classify(self, item):
+            return (await Classifier.classify(self, [item]))[0]
+
+    replica = OneAtATime(str(shared_bert_export / "onnx"), {"max_queue_ms": 50.0, "max_wait_ms": 5.0})
+    encoded = replica.encode(parse_request(json.dumps({"inputs": [["a fine film"], ["dull"]]}).encode(), 8))
+    now = time.perf_counter()
+    fresh, stale = replica._run(encoded, [now, now - 0.2])  # the second arrived 200 ms ago
+    np.testing.assert_allclose(fresh, replica._run(encoded[:1], [now])[0], atol=1e-6)
+    assert stale is None
+    assert asyncio.run(replica.predict(b'{"inputs": "a fine film"}'))[0]["label"] in LABELS.values()  # in time: answered
+    replica.options.max_queue_ms = 1e-6  # nothing starts that soon
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(replica.predict(b'{"inputs": "a fine film"}'))
+    assert refused.value.status == 503 and "overloaded" in refused.value.message
+    with pytest.raises(PowerBertError, match="--max-queue-ms"):
+        ServeOptions(max_queue_ms=5.0, max_wait_ms=5.0)
+
+
 @pytest.fixture(scope="module")
 def server(shared_bert_export):
     """`powerbert serve` in a process of its own, on a free port, serving a tiny PoWER BERT's ONNX export."""
@@ -195,6 +219,16 @@ def test_the_generators_own_backlog_is_told_from_the_servers_time(server):
                        timeout=30)
     assert report["ok"] == report["requests"] >= 300
     assert report["max_answer_ms"] > 2 * report["p99_answer_after_send_ms"] > 0
+
+
+def test_a_generator_far_behind_its_rate_ends_on_time_and_says_what_it_did_not_send(server):
+    base, _, _ = server
+    start = time.perf_counter()
+    report = load_test(base + "/predict", request_bodies([("a fine film",)]), concurrency=1, rate=20000, duration=1,
+                       timeout=0.5)
+    assert time.perf_counter() - start < 1 + 2 * 0.5 + 5
+    assert report["not_sent"] > 0 and report["requests"] + report["not_sent"] >= 10000
+    assert report["unanswered"] == 0 and report["ok"] == report["requests"]
 
 
 def test_sigterm_stops_the_server_cleanly(server):

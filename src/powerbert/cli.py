@@ -173,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-queued", type=int, default=64, help="requests waiting beyond the replicas' ongoing "
                        "ones; more are answered 503 at once (default 64)")
     serve.add_argument("--max-ongoing", type=int, default=64, help="requests one replica holds at once (default 64)")
+    serve.add_argument("--max-queue-ms", type=float, default=0.0, help="answer 503 at once for a request whose "
+                       "inputs waited longer than this for the model to start on them (default 0: no limit)")
     serve.add_argument("--max-inputs", type=int, default=32, help="inputs in one request (default 32)")
     serve.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body (default 1 MB)")
     serve.add_argument("--dtype", choices=["fp32", "bf16", "int8"], default="fp32",

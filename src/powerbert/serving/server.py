@@ -7,7 +7,9 @@ of the replicas, HAProxy (Ray Serve's HAProxy ingress, where its binary is insta
 HTTP proxy: about twice the requests per second on 2 cores, and every request of an overload answered. Each
 input of a request joins Ray Serve's dynamic batch (`@serve.batch`: up to `max_batch_size` inputs, or what came
 within `max_wait_ms`); a batch is sorted by length and run in one thread, so the event loop keeps answering
-/health and /metrics while the model works.
+/health and /metrics while the model works. With `max_queue_ms`, an input that has waited longer than that when
+its batch starts is not run and its request is answered 503 at once (Triton's queue-policy timeout): under
+overload every answer then comes within that time plus one batch, instead of after the whole backlog.
 """
 
 import asyncio
@@ -40,12 +42,18 @@ class ServeOptions:
     max_wait_ms: float = 5.0
     max_queued: int = 64  # requests waiting beyond the replicas' ongoing ones; more are answered 503 at once
     max_ongoing: int = 64  # requests a replica holds at once (its batches and their waiting inputs)
+    max_queue_ms: float = 0.0  # an input that waited longer for its batch to start is answered 503; 0: no limit
     max_inputs: int = 32  # inputs in one request (TEI's max_client_batch_size)
     max_body_bytes: int = 1_000_000
     replicas: int = 1
     threads: int = 0  # compute threads per replica; 0: the machine's cores over the replicas
     dtype: str = "fp32"
     ingress: str = "auto"  # haproxy, proxy (Ray's Python HTTP proxy), or auto: haproxy where its binary is installed
+
+    def __post_init__(self) -> None:
+        if self.max_queue_ms and self.max_queue_ms <= self.max_wait_ms:
+            raise PowerBertError(f"--max-queue-ms {self.max_queue_ms:g} must be above --max-wait-ms "
+                                 f"{self.max_wait_ms:g}: every input waits that long for its batch to fill")
 
 
 class Classifier:
@@ -73,12 +81,16 @@ class Classifier:
         self.metrics = Metrics(replica=socket.gethostname() + f"-{os.getpid()}")
         self.compute = ThreadPoolExecutor(max_workers=1)  # one batch at a time, off the event loop
 
-    def _run(self, encoded: list[dict]) -> list[np.ndarray]:
+    def _run(self, encoded: list[dict], arrived: list[float]) -> list[np.ndarray | None]:
         """Logits of a batch of tokenized inputs: sorted by length and cut into groups whose longest input is at
-        most twice their shortest, so that no group pays much for padding."""
+        most twice their shortest, so that no group pays much for padding. An input whose request arrived more
+        than max_queue_ms ago is not run (None)."""
         import torch
 
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["input_ids"]))
+        limit, now = self.options.max_queue_ms / 1000, time.perf_counter()
+        fresh = [i for i in range(len(encoded)) if not limit or now - arrived[i] <= limit]
+        self.metrics.batch(len(fresh))
+        order = sorted(fresh, key=lambda i: len(encoded[i]["input_ids"]))
         groups: list[list[int]] = []
         for i in order:
             if groups and len(encoded[i]["input_ids"]) <= 2 * len(encoded[groups[-1][0]]["input_ids"]):
@@ -94,10 +106,11 @@ class Classifier:
                 logits[i] = row
         return logits
 
-    async def classify(self, encoded: list[dict]) -> list[np.ndarray]:
-        """The dynamic batch (wrapped by serve.batch in `build_app`): every input of every request lands here."""
-        self.metrics.batch(len(encoded))
-        return await asyncio.get_running_loop().run_in_executor(self.compute, self._run, encoded)
+    async def classify(self, items: list[tuple[float, dict]]) -> list[np.ndarray | None]:
+        """The dynamic batch (wrapped by serve.batch in `build_app`): every input of every request lands here,
+        with the time its request arrived."""
+        arrived, encoded = zip(*items)
+        return await asyncio.get_running_loop().run_in_executor(self.compute, self._run, list(encoded), list(arrived))
 
     def encode(self, request: Request) -> list[dict]:
         """Each input tokenized once; one too long for the model without truncate is a 413."""
@@ -112,8 +125,12 @@ class Classifier:
 
     async def predict(self, body: bytes, as_batch: bool = False) -> list:
         """The answer to a request body; as_batch answers one input as a batch of one (a list of lists)."""
+        arrived = time.perf_counter()
         request = parse_request(body, self.options.max_inputs)
-        logits = await asyncio.gather(*(self.classify(tokens) for tokens in self.encode(request)))
+        logits = await asyncio.gather(*(self.classify((arrived, tokens)) for tokens in self.encode(request)))
+        if any(row is None for row in logits):
+            raise ApiError(503, f"overloaded: the model did not start on this request within "
+                           f"{self.options.max_queue_ms:g} ms; retry later", "overloaded")
         request.single = request.single and not as_batch
         return answer(request, np.stack(logits), self.id2label)
 

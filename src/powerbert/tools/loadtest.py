@@ -4,7 +4,8 @@ Open loop: requests are scheduled at `rate` per second whatever the server does 
 each client's next request when its last one is answered). A request's latency counts from its scheduled
 time, so time spent waiting for a free client counts too; each answer's time from when it left the client is
 reported beside it (`*_after_send_ms`), which tells the server's share from the generator's own backlog when
-the generator cannot keep up with the rate it was asked for. Bounded: loopback addresses only, at most
+the generator cannot keep up with the rate it was asked for; a request it could not even send within `timeout`
+of its schedule is not sent and is counted apart (`not_sent`), so a generator far behind ends on time. Bounded: loopback addresses only, at most
 `duration` seconds of sending plus `timeout` seconds of waiting, at most `max_requests` requests.
 """
 
@@ -22,6 +23,7 @@ import numpy as np
 from ..errors import PowerBertError
 
 MAX_REQUESTS = 1_000_000
+NOT_SENT = -1
 
 
 def check_local(url: str) -> None:
@@ -42,7 +44,8 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
     import aiohttp
 
     queue: asyncio.Queue = asyncio.Queue()
-    # (status, seconds from the scheduled time, seconds from sending); status 0: no answer (timeout, connection error)
+    # (status, seconds from the scheduled time, seconds from sending); status 0: no answer (timeout, connection
+    # error); NOT_SENT: the generator itself was more than `timeout` late to send it
     results: list[tuple[int, float, float]] = []
     start = time.perf_counter()
     stop_at = start + duration
@@ -55,6 +58,9 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
                 return
             scheduled, body = item
             sent_at = time.perf_counter()
+            if sent_at - scheduled > timeout:
+                results.append((NOT_SENT, sent_at - scheduled, 0.0))
+                continue
             try:
                 async with session.post(url, data=body, headers={"Content-Type": "application/json"},
                                         timeout=aiohttp.ClientTimeout(total=timeout)) as response:
@@ -86,8 +92,10 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
             queue.get_nowait()  # a closed loop stops sending at the deadline
         for _ in workers:
             queue.put_nowait(None)
-        await asyncio.wait_for(asyncio.gather(*workers), timeout + duration + 5)
+        await asyncio.wait_for(asyncio.gather(*workers), 2 * timeout + 5)  # a late item is skipped, not sent
     elapsed = time.perf_counter() - start
+    not_sent = sum(1 for status, _, _ in results if status == NOT_SENT)
+    results = [r for r in results if r[0] != NOT_SENT]
     statuses = Counter(status for status, _, _ in results)
     ok = np.asarray([s for status, s, _ in results if status == 200])
     answered = np.asarray([(s, after_send) for status, s, after_send in results if status != 0]).reshape(-1, 2)
@@ -97,6 +105,7 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
         "overloaded": statuses.get(429, 0) + statuses.get(503, 0),
         "errors": sum(n for status, n in statuses.items() if status not in (200, 429, 503)),
         "unanswered": statuses.get(0, 0),
+        "not_sent": not_sent,
         "throughput_rps": round(ok.size / elapsed, 2),
         **{f"p{q}_ms": _ms(np.percentile(ok, q)) if ok.size else None for q in (50, 95, 99)},
         "max_answer_ms": _ms(answered[:, 0].max()) if answered.size else None,

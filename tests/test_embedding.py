@@ -16,7 +16,7 @@ from sentence_transformers.sentence_transformer.modules import (
 from test_cli import assert_one_line
 from transformers import AutoConfig, AutoModel, BertTokenizerFast
 
-from powerbert import PowerConfig
+from powerbert import PowerBertError, PowerConfig
 from powerbert.cli import main
 from powerbert.embedding import PowerEmbeddingModel, PowerTransformer
 from powerbert.training.distill import run_distillation
@@ -63,7 +63,7 @@ def test_keeping_every_vector_gives_the_plain_models_mean_pooling():
         torch.testing.assert_close(power(ids, mask).embeddings, expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("pool_weights", ["absorbed", "kept"])
+@pytest.mark.parametrize("pool_weights", ["absorbed", "kept", "merged"])
 def test_pooling_weights_count_every_token_once_or_every_kept_vector_once(pool_weights):
     power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([6, 4, 3], metadata={"pool_weights": pool_weights})).eval()
     lengths = [11, 5, 8]
@@ -71,9 +71,39 @@ def test_pooling_weights_count_every_token_once_or_every_kept_vector_once(pool_w
     with torch.no_grad():
         hidden, weights = power.token_embeddings(ids, mask)
     assert hidden.shape == (3, 3, 32) and weights.shape == (3, 3)  # the last layer keeps 3 vectors
-    expected = [float(n) for n in lengths] if pool_weights == "absorbed" else [3.0, 3.0, 3.0]
+    expected = [3.0, 3.0, 3.0] if pool_weights == "kept" else [float(n) for n in lengths]
     torch.testing.assert_close(weights.sum(1), torch.tensor(expected))
     assert (weights > 0).all()
+
+
+def test_merging_averages_each_eliminated_vector_into_the_kept_ones_it_attended_to():
+    from powerbert.algorithm.extract import merge_weights
+
+    sizes = torch.tensor([[1.0, 2.0, 1.0, 3.0, 0.0]])  # the last position is padding
+    attention = torch.full((1, 5, 5), 0.2)
+    attention[0, 2] = torch.tensor([0.1, 0.0, 0.5, 0.3, 0.1])  # vector 2 attends to kept 0 and 3 as 1 : 3
+    attention[0, 1] = torch.tensor([0.1, 0.8, 0.0, 0.1, 0.0])  # vector 1 halves itself between kept 0 and 3
+    kept = torch.tensor([[0, 3]])
+    mix, new_sizes = merge_weights(sizes, attention, kept)
+    torch.testing.assert_close(new_sizes.sum(), sizes.sum())  # every token still counted once
+    torch.testing.assert_close(mix.sum(-1), torch.ones(1, 2))  # each kept vector: an average
+    assert mix[0, :, 4].abs().max() == 0  # padding merges into nothing
+    torch.testing.assert_close(mix[0, 0, 2] * new_sizes[0, 0], torch.tensor(0.25))  # 1/4 of vector 2 to kept 0
+    torch.testing.assert_close(mix[0, 1, 2] * new_sizes[0, 1], torch.tensor(0.75))
+
+
+def test_merged_pooling_answers_an_input_alone_as_in_a_padded_batch():
+    power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([6, 4, 3], metadata={"pool_weights": "merged"})).eval()
+    ids, mask = padded_batch([11, 5, 8])
+    with torch.no_grad():
+        batched = power(ids, mask).embeddings
+        alone = torch.cat([power(ids[i:i + 1, :n], mask[i:i + 1, :n]).embeddings for i, n in enumerate([11, 5, 8])])
+        kept = PowerEmbeddingModel(power.model, PowerConfig([6, 4, 3])).eval()(ids, mask).embeddings
+    torch.testing.assert_close(batched, alone, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(batched, kept, atol=1e-3)  # merging changes what the later layers see
+    with pytest.raises(PowerBertError, match="count mode"):
+        PowerEmbeddingModel(tiny_encoder(), PowerConfig([0.5, 0.4, 0.3], mode="fraction",
+                                                         metadata={"pool_weights": "merged"}))
 
 
 def test_carried_pooling_averages_every_token_each_as_it_was_when_eliminated():
@@ -198,11 +228,12 @@ def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, 
     assert (got * expected).sum(-1).min() > 0.9  # int8: close in direction, not equal
 
 
-def test_carried_pooling_exports_to_onnx_runtime(tmp_path, teacher_dir):
+@pytest.mark.parametrize("pool_weights", ["carried", "merged"])
+def test_carried_and_merged_pooling_export_to_onnx_runtime(tmp_path, teacher_dir, pool_weights):
     from powerbert.deploy import export
 
     tokenizer = SentenceTransformer(str(teacher_dir), device="cpu").tokenizer
-    power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([10, 6, 4], metadata={"pool_weights": "carried"}))
+    power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([10, 6, 4], metadata={"pool_weights": pool_weights}))
     power.save_pretrained(tmp_path / "power", tokenizer, 64)
     export(tmp_path / "power", tmp_path / "onnx")
     sample = texts(6)

@@ -4,7 +4,8 @@
 what is left: mean pooling averages every token, each eliminated one as it was when removed (`pool_weights`
 "carried", what `powerbert embed` trains: the best measured), or the last layer's kept vectors alone, each once
 ("kept", a folder's default where its power_config names none) or weighted by the tokens it stands for
-("absorbed": each eliminated vector's weight moved onto the kept vectors it attended to); [CLS] pooling reads
+("absorbed": each eliminated vector's weight moved onto the kept vectors it attended to), or with the eliminated
+vectors averaged into the kept ones they attended to ("merged", token merging as in ToMe); [CLS] pooling reads
 [CLS] alone, so the last layer keeps it alone, as in a classifier.
 
 It saves as a sentence-transformers folder whose first module is `PowerTransformer`, followed by the original
@@ -30,7 +31,7 @@ from .files import write_directory_atomic
 from .modeling import PowerModel, load_classifier
 
 POOLINGS = ("mean", "cls")
-POOL_WEIGHTS = ("kept", "absorbed", "carried")
+POOL_WEIGHTS = ("kept", "absorbed", "carried", "merged")
 
 
 @dataclass
@@ -56,6 +57,8 @@ class PowerEmbeddingModel(PowerModel):
         if power_config.metadata["pool_weights"] not in POOL_WEIGHTS:
             raise PowerBertError(f"pool weights {power_config.metadata['pool_weights']!r}: choose from "
                                  f"{', '.join(POOL_WEIGHTS)}")
+        if power_config.metadata["pool_weights"] == "merged" and power_config.mode == "fraction":
+            raise PowerBertError("merged pooling weights need count mode (--retention-mode count)")
         super().__init__(model, power_config)
 
     @property

@@ -22,7 +22,7 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .algorithm.budget import FlopBudget
-from .algorithm.extract import SoftExtract, absorb_weights, gather_positions, hard_extract, select_kept
+from .algorithm.extract import SoftExtract, absorb_weights, gather_positions, hard_extract, merge_weights, select_kept
 from .algorithm.retention import CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
@@ -135,7 +135,9 @@ class PowerModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """The last layer's vectors (batch, kept, hidden), their mask (None: no padding) and, when pool_weights
         is asked for, a pooling weight per vector (batch, kept): "kept" weighs every kept vector 1; "absorbed"
-        moves each eliminated vector's weight onto the kept ones it attended to; "carried" returns every input
+        moves each eliminated vector's weight onto the kept ones it attended to; "merged" averages each eliminated
+        vector itself into those kept vectors, weighs each by the tokens it stands for, and lets later layers
+        attend to it in proportion (ToMe's proportional attention); "carried" returns every input
         position (batch, seq, hidden), each eliminated vector as it entered the layer that removed it, weighed
         1 like the kept ones. In the search, all are the vectors' soft retention in the last layer."""
         if attention_mask is None:
@@ -166,7 +168,7 @@ class PowerModel(nn.Module):
                     carry = carry_forward(carry, positions, hidden, mask)
                 hidden, mask, positions, weights = self._layer(j, layer, hidden, mask, positions, lengths,
                                                                input_ids.shape[1], exporting, weights,
-                                                               absorb=pool_weights == "absorbed")
+                                                               pool_weights=pool_weights)
         if carry is not None:
             return carry_forward(carry, positions, hidden, mask), attention_mask, attention_mask.to(hidden.dtype)
         return hidden, mask, weights
@@ -187,13 +189,17 @@ class PowerModel(nn.Module):
     def _layer(
         self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None,
         positions: torch.Tensor | None, lengths: torch.Tensor | None, input_width, exporting: bool,
-        weights: torch.Tensor | None = None, absorb: bool = False,
+        weights: torch.Tensor | None = None, pool_weights: str | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """One encoder layer with hard Extract between its attention and feed-forward blocks; pooling weights
         (if any) travel with the vectors."""
         retention, rows = self._keep(j, lengths, input_width)
+        merge = pool_weights == "merged" and weights is not None
+        # merged vectors get attention in proportion to the tokens they stand for
+        size_bias = torch.log(weights.detach().clamp_min(torch.finfo(weights.dtype).tiny)) if merge else None
         if isinstance(retention, int) and retention == 1:  # only [CLS] goes on: no scores, queries from [CLS] alone
-            context, _ = self._self_attention(layer, hidden, mask, positions, need_probs=False, cls_query_only=True)
+            context, _ = self._self_attention(layer, hidden, mask, positions, need_probs=False, cls_query_only=True,
+                                              key_bias=size_bias)
             hidden = self.adapter.attention_output(layer, context, hidden[:, :1])
             cls_position = None if positions is None else positions[:, :1]
             weights = None if weights is None else weights.sum(dim=1, keepdim=True)
@@ -202,13 +208,20 @@ class PowerModel(nn.Module):
         keep = torch.sym_min(retention, hidden.shape[1])
         eliminate = exporting or keep < hidden.shape[1] or rows is not None
         by_attention = eliminate and self.power_config.scoring == "attention"
-        context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
+        context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention or merge,
+                                                  key_bias=size_bias)
         if eliminate:  # before the attention block's output projection, which works row by row: same result
             scores = significance_scores(attention, mask) if by_attention else random_scores(hidden, mask)
-            if weights is not None and absorb and attention is not None:
-                weights = absorb_weights(weights, attention, select_kept(scores, keep))
-            mask, context, hidden, positions, weights = hard_extract(mask, scores, keep, context, hidden, positions,
-                                                                     weights, row_keep=rows)
+            if merge:  # a convex mix of the vectors: the output projection and the residual mix alike
+                kept = select_kept(scores, keep)
+                mix, weights = merge_weights(weights, attention, kept)
+                context, hidden = mix @ context, mix @ hidden
+                mask, positions = gather_positions(kept, mask, positions)
+            else:
+                if weights is not None and pool_weights == "absorbed" and attention is not None:
+                    weights = absorb_weights(weights, attention, select_kept(scores, keep))
+                mask, context, hidden, positions, weights = hard_extract(mask, scores, keep, context, hidden,
+                                                                         positions, weights, row_keep=rows)
             if weights is not None and mask is not None:
                 weights = weights * mask  # fraction mode: vectors ranked beyond an input's own count are masked
         hidden = self.adapter.attention_output(layer, context, hidden)
@@ -229,13 +242,14 @@ class PowerModel(nn.Module):
 
     def _self_attention(
         self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,
-        need_probs: bool, cls_query_only: bool = False,
+        need_probs: bool, cls_query_only: bool = False, key_bias: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Multi-head attention with the layer's own projections, and, when asked for, its probabilities' mean
         over heads (batch, queries, keys).
 
         The adapter adds what depends on position (rotary, relative bias, local windows) from the vectors'
-        original `positions`, so that elimination does not move any vector.
+        original `positions`, so that elimination does not move any vector. key_bias (batch, keys), if given, is
+        added to every query's logits.
         """
         batch, width, _ = hidden.shape
         heads = self.adapter.num_heads
@@ -247,6 +261,9 @@ class PowerModel(nn.Module):
         if positions is not None:
             query_positions = positions[:, :1] if cls_query_only else positions
             query, key, bias = self.adapter.position_terms(layer, query, key, query_positions, positions)
+        if key_bias is not None:
+            key_bias = key_bias[:, None, None, :].to(query.dtype)
+            bias = key_bias if bias is None else bias + key_bias
         scale = self.adapter.attention_scale(query.shape[-1])
         dropout = self.adapter.attention_dropout if self.training else 0.0
         keep_keys = None if mask is None else mask[:, None, None, :].bool()

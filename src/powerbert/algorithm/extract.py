@@ -92,7 +92,9 @@ def gather_positions(index: torch.Tensor, *tensors: torch.Tensor | None) -> tupl
     GatherElements with an index expanded over dim, which OpenVINO runs on a slow generic kernel.
     """
     batch, keep = index.shape
-    width = next(x.shape[1] for x in tensors if x is not None)
+    width = next((x.shape[1] for x in tensors if x is not None), None)
+    if width is None:
+        return tuple(None for _ in tensors)
     flat = (index + torch.arange(batch, device=index.device)[:, None] * width).reshape(-1)
     return tuple(None if x is None else x.flatten(0, 1).index_select(0, flat).view(batch, keep, *x.shape[2:])
                  for x in tensors)
@@ -108,3 +110,20 @@ def absorb_weights(weights: torch.Tensor, attention: torch.Tensor, kept: torch.T
     attention = attention / attention.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(attention.dtype).tiny)
     moved = torch.bmm((weights * (1 - is_kept))[:, None, :], attention.to(weights.dtype)).squeeze(1)
     return weights * is_kept + moved
+
+
+def merge_weights(sizes: torch.Tensor, attention: torch.Tensor, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token merging at an Extract that keeps positions `kept` (batch, keep): each eliminated vector is averaged
+    into the kept vectors in proportion to the attention it paid them in this layer (attention: batch, seq, seq,
+    mean over heads), weighted by the tokens each vector already stands for (sizes: batch, seq; padding 0).
+
+    Returns the mixing matrix (batch, keep, seq), whose rows sum to 1 (a kept vector's new value is its row times
+    the layer's vectors), and the kept vectors' new sizes (batch, keep), which still count every token once.
+    """
+    is_kept = torch.zeros_like(sizes).scatter(1, kept, 1.0)
+    to_kept = attention.to(sizes.dtype) * is_kept[:, None, :]  # (batch, from, to): attention to kept vectors only
+    to_kept = to_kept / to_kept.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(sizes.dtype).tiny)
+    share = (sizes * (1 - is_kept))[..., None] * to_kept + torch.diag_embed(sizes * is_kept)
+    mix = share.gather(2, kept[:, None, :].expand(-1, share.shape[1], -1)).transpose(1, 2)  # (batch, keep, from)
+    new_sizes = mix.sum(dim=-1)
+    return mix / new_sizes.clamp_min(torch.finfo(sizes.dtype).tiny)[..., None], new_sizes

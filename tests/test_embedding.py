@@ -76,20 +76,19 @@ def test_pooling_weights_count_every_token_once_or_every_kept_vector_once(pool_w
     assert (weights > 0).all()
 
 
-def test_merging_averages_each_eliminated_vector_into_the_kept_ones_it_attended_to():
+def test_merging_averages_each_eliminated_vector_into_the_kept_one_most_like_it():
     from powerbert.algorithm.extract import merge_weights
 
-    sizes = torch.tensor([[1.0, 2.0, 1.0, 3.0, 0.0]])  # the last position is padding
-    attention = torch.full((1, 5, 5), 0.2)
-    attention[0, 2] = torch.tensor([0.1, 0.0, 0.5, 0.3, 0.1])  # vector 2 attends to kept 0 and 3 as 1 : 3
-    attention[0, 1] = torch.tensor([0.1, 0.8, 0.0, 0.1, 0.0])  # vector 1 halves itself between kept 0 and 3
-    kept = torch.tensor([[0, 3]])
-    mix, new_sizes = merge_weights(sizes, attention, kept)
-    torch.testing.assert_close(new_sizes.sum(), sizes.sum())  # every token still counted once
-    torch.testing.assert_close(mix.sum(-1), torch.ones(1, 2))  # each kept vector: an average
+    sizes = torch.tensor([[1.0, 2.0, 1.0, 3.0, 0.0, 1.0]])  # position 4 is padding
+    vectors = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.1], [0.1, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0],
+                             [1.0, 0.1, 0.0]]])
+    kept = torch.tensor([[0, 2, 5]])  # [CLS], and two vectors unlike each other
+    mix, new_sizes = merge_weights(sizes, vectors, kept)
+    torch.testing.assert_close(new_sizes, torch.tensor([[1.0, 1.0 + 2.0 + 3.0, 1.0]]))  # 1 and 3 are like 2
+    torch.testing.assert_close(mix.sum(-1), torch.ones(1, 3))  # each kept vector: an average
+    torch.testing.assert_close(mix[0, 1], torch.tensor([0.0, 2.0, 1.0, 3.0, 0.0, 0.0]) / 6)
+    torch.testing.assert_close(mix[0, 0], torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]))  # nothing into [CLS]
     assert mix[0, :, 4].abs().max() == 0  # padding merges into nothing
-    torch.testing.assert_close(mix[0, 0, 2] * new_sizes[0, 0], torch.tensor(0.25))  # 1/4 of vector 2 to kept 0
-    torch.testing.assert_close(mix[0, 1, 2] * new_sizes[0, 1], torch.tensor(0.75))
 
 
 def test_merged_pooling_answers_an_input_alone_as_in_a_padded_batch():

@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 P=.venv/bin/powerbert
-D=runs/embed/stsb-kept-0.5-paper-merged
+D=runs/embed/stsb-kept-0.5-paper-merged${VARIANT:-}
 mkdir -p $D; [ -d $D/search ] || cp -r runs/embed/stsb-kept-0.5-paper/search $D/search
 $P embed --train-file ../shared/glue/STS-B/train.tsv --text-columns sentence1,sentence2 --search-epochs 2 \
   --retrain-epochs ${EPOCHS:-2} --target-flops 0.5 --budget-shape paper --pool-weights merged --output-dir $D > $D.log 2>&1 || echo "embed failed"

@@ -5,7 +5,7 @@ what is left: mean pooling averages every token, each eliminated one as it was w
 "carried", what `powerbert embed` trains: the best measured), or the last layer's kept vectors alone, each once
 ("kept", a folder's default where its power_config names none) or weighted by the tokens it stands for
 ("absorbed": each eliminated vector's weight moved onto the kept vectors it attended to), or with the eliminated
-vectors averaged into the kept ones they attended to ("merged", token merging as in ToMe); [CLS] pooling reads
+vectors averaged into the kept ones most like them ("merged", token merging as in ToMe); [CLS] pooling reads
 [CLS] alone, so the last layer keeps it alone, as in a classifier.
 
 It saves as a sentence-transformers folder whose first module is `PowerTransformer`, followed by the original

@@ -136,8 +136,8 @@ class PowerModel(nn.Module):
         """The last layer's vectors (batch, kept, hidden), their mask (None: no padding) and, when pool_weights
         is asked for, a pooling weight per vector (batch, kept): "kept" weighs every kept vector 1; "absorbed"
         moves each eliminated vector's weight onto the kept ones it attended to; "merged" averages each eliminated
-        vector itself into those kept vectors, weighs each by the tokens it stands for, and lets later layers
-        attend to it in proportion (ToMe's proportional attention); "carried" returns every input
+        vector itself into the kept vector most like it, weighs each by the tokens it stands for, and lets later
+        layers attend to it in proportion (ToMe's merging and proportional attention); "carried" returns every input
         position (batch, seq, hidden), each eliminated vector as it entered the layer that removed it, weighed
         1 like the kept ones. In the search, all are the vectors' soft retention in the last layer."""
         if attention_mask is None:
@@ -208,13 +208,13 @@ class PowerModel(nn.Module):
         keep = torch.sym_min(retention, hidden.shape[1])
         eliminate = exporting or keep < hidden.shape[1] or rows is not None
         by_attention = eliminate and self.power_config.scoring == "attention"
-        context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention or merge,
+        context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention,
                                                   key_bias=size_bias)
         if eliminate:  # before the attention block's output projection, which works row by row: same result
             scores = significance_scores(attention, mask) if by_attention else random_scores(hidden, mask)
             if merge:  # a convex mix of the vectors: the output projection and the residual mix alike
                 kept = select_kept(scores, keep)
-                mix, weights = merge_weights(weights, attention, kept)
+                mix, weights = merge_weights(weights, hidden, kept)
                 context, hidden = mix @ context, mix @ hidden
                 mask, positions = gather_positions(kept, mask, positions)
             else:

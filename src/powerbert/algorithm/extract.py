@@ -112,18 +112,21 @@ def absorb_weights(weights: torch.Tensor, attention: torch.Tensor, kept: torch.T
     return weights * is_kept + moved
 
 
-def merge_weights(sizes: torch.Tensor, attention: torch.Tensor, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def merge_weights(sizes: torch.Tensor, vectors: torch.Tensor, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Token merging at an Extract that keeps positions `kept` (batch, keep): each eliminated vector is averaged
-    into the kept vectors in proportion to the attention it paid them in this layer (attention: batch, seq, seq,
-    mean over heads), weighted by the tokens each vector already stands for (sizes: batch, seq; padding 0).
+    into the kept vector most like it (cosine of the layer's input vectors, batch, seq, hidden; never [CLS], to
+    which attention-based choices send most of the mass), weighted by the tokens each already stands for
+    (sizes: batch, seq; padding 0).
 
     Returns the mixing matrix (batch, keep, seq), whose rows sum to 1 (a kept vector's new value is its row times
     the layer's vectors), and the kept vectors' new sizes (batch, keep), which still count every token once.
     """
     is_kept = torch.zeros_like(sizes).scatter(1, kept, 1.0)
-    to_kept = attention.to(sizes.dtype) * is_kept[:, None, :]  # (batch, from, to): attention to kept vectors only
-    to_kept = to_kept / to_kept.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(sizes.dtype).tiny)
-    share = (sizes * (1 - is_kept))[..., None] * to_kept + torch.diag_embed(sizes * is_kept)
+    unit = F.normalize(vectors.detach(), dim=-1)
+    similar = (unit @ unit.transpose(1, 2)).masked_fill(is_kept[:, None, :] == 0, -2.0)  # (batch, from, to)
+    similar[:, :, 0] = -2.0
+    nearest = torch.zeros_like(similar).scatter(2, similar.argmax(dim=-1, keepdim=True), 1.0).to(sizes.dtype)
+    share = (sizes * (1 - is_kept))[..., None] * nearest + torch.diag_embed(sizes * is_kept)
     mix = share.gather(2, kept[:, None, :].expand(-1, share.shape[1], -1)).transpose(1, 2)  # (batch, keep, from)
     new_sizes = mix.sum(dim=-1)
     return mix / new_sizes.clamp_min(torch.finfo(sizes.dtype).tiny)[..., None], new_sizes

@@ -33,7 +33,7 @@ def add_embedding_parsers(commands) -> None:
     embed.add_argument("--pool-weights", choices=["carried", "kept", "absorbed", "merged"], default="carried",
                        help="what mean pooling averages: every token, each eliminated one as it was when removed "
                        "(default); kept: the kept vectors only; absorbed: each kept vector weighted by the tokens "
-                       "it absorbed; merged: each eliminated vector averaged into the kept ones it attended to, "
+                       "it absorbed; merged: each eliminated vector averaged into the kept one most like it, "
                        "weighted by the tokens each stands for (count mode)")
     embed.add_argument("--search-epochs", type=float, default=2.0)
     embed.add_argument("--retrain-epochs", type=float, default=2.0)

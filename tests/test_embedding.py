@@ -164,7 +164,7 @@ def test_distillation_meets_its_target_and_writes_a_sentence_transformer(tmp_pat
                              StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None)
     assert again["retention"] == summary["retention"] and again["stage_seconds"] == summary["stage_seconds"]
     # the same search re-trained with other pooling weights: the re-trained model pools as asked now
-    assert summary["pool_weights"] == "carried"  # the default
+    assert summary["pool_weights"] == "merged"  # the default in count mode
     shutil.copytree(tmp_path / "out" / "search", tmp_path / "kept" / "search")
     kept = run_distillation(str(teacher_dir), texts(96), texts(16, seed=1), tmp_path / "kept",
                             StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None, pool_weights="kept")

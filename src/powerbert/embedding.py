@@ -1,11 +1,12 @@
 """PoWER for sentence-embedding models: elimination in the encoder, the model's own pooling over what is left.
 
 `PowerEmbeddingModel` wraps a bare encoder (`AutoModel`, e.g. the BertModel inside all-MiniLM-L6-v2) and pools
-what is left: mean pooling averages every token, each eliminated one as it was when removed (`pool_weights`
-"carried", what `powerbert embed` trains: the best measured), or the last layer's kept vectors alone, each once
-("kept", a folder's default where its power_config names none) or weighted by the tokens it stands for
-("absorbed": each eliminated vector's weight moved onto the kept vectors it attended to), or with the eliminated
-vectors averaged into the kept ones most like them ("merged", token merging as in ToMe); [CLS] pooling reads
+what is left: mean pooling over the kept vectors with each eliminated one averaged into the kept vector most
+like it (`pool_weights` "merged", token merging as in ToMe: what `powerbert embed` trains in count mode, the best
+measured), over every token, each eliminated one as it was when removed ("carried", fraction mode's), or over the
+last layer's kept vectors alone, each once ("kept", a folder's default where its power_config names none) or
+weighted by the tokens it stands for ("absorbed": each eliminated vector's weight moved onto the kept vectors it
+attended to); [CLS] pooling reads
 [CLS] alone, so the last layer keeps it alone, as in a classifier.
 
 It saves as a sentence-transformers folder whose first module is `PowerTransformer`, followed by the original

@@ -30,11 +30,11 @@ def add_embedding_parsers(commands) -> None:
     embed.add_argument("--budget-shape", choices=SHAPES, default=DEFAULT_SHAPE,
                        help=f"how the FLOP target pulls on the layers (default {DEFAULT_SHAPE}; flops: each layer "
                        "charged its vectors' cost; paper: the paper's regulariser, later layers charged more)")
-    embed.add_argument("--pool-weights", choices=["carried", "kept", "absorbed", "merged"], default="carried",
-                       help="what mean pooling averages: every token, each eliminated one as it was when removed "
-                       "(default); kept: the kept vectors only; absorbed: each kept vector weighted by the tokens "
-                       "it absorbed; merged: each eliminated vector averaged into the kept one most like it, "
-                       "weighted by the tokens each stands for (count mode)")
+    embed.add_argument("--pool-weights", choices=["merged", "carried", "kept", "absorbed"],
+                       help="what mean pooling averages: merged (count mode's default): each eliminated vector "
+                       "averaged into the kept one most like it, weighted by the tokens each stands for; carried "
+                       "(fraction mode's default): every token, each eliminated one as it was when removed; kept: "
+                       "the kept vectors only; absorbed: each kept vector weighted by the tokens it absorbed")
     embed.add_argument("--search-epochs", type=float, default=2.0)
     embed.add_argument("--retrain-epochs", type=float, default=2.0)
     embed.add_argument("--lr", type=float, default=5e-5, help="learning rate of the encoder weights (default 5e-5)")

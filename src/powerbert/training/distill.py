@@ -88,11 +88,12 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def run_distillation(teacher_path: str, train: list[str], dev: list[str], output_dir: Path,
                      search_stage: StageOptions, retrain_stage: StageOptions, target_flops: float | None,
                      lambda_: float, lr_retention: float | None, max_seq_length: int | None = None,
-                     mode: str = "count", pool_weights: str = "carried", seed: int = 42,
+                     mode: str = "count", pool_weights: str | None = None, seed: int = 42,
                      budget_shape: str = DEFAULT_SHAPE) -> dict:
     """Search and re-train a PoWER embedding model from the plain sentence-transformers model at teacher_path;
     resumable (a finished stage is skipped). Writes <output_dir>/search, /power (sentence-transformers folders)
-    and summary.json."""
+    and summary.json. pool_weights None: "merged" in count mode (the best measured), "carried" in fraction mode."""
+    pool_weights = pool_weights or ("carried" if mode == "fraction" else "merged")
     teacher = load_sentence_transformer(teacher_path)
     encoder = load_encoder(teacher_path)
     # the tokenizer as saved: sentence-transformers lowers a loaded tokenizer's limit to its max_seq_length

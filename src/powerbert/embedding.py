@@ -6,8 +6,7 @@ like it (`pool_weights` "merged", token merging as in ToMe: what `powerbert embe
 measured), over every token, each eliminated one as it was when removed ("carried", fraction mode's), or over the
 last layer's kept vectors alone, each once ("kept", a folder's default where its power_config names none) or
 weighted by the tokens it stands for ("absorbed": each eliminated vector's weight moved onto the kept vectors it
-attended to); [CLS] pooling reads
-[CLS] alone, so the last layer keeps it alone, as in a classifier.
+attended to); [CLS] pooling reads [CLS] alone, so the last layer keeps it alone, as in a classifier.
 
 It saves as a sentence-transformers folder whose first module is `PowerTransformer`, followed by the original
 model's own Pooling (and Normalize) modules: `SentenceTransformer(folder).encode(texts)` runs it with its usual

@@ -103,7 +103,9 @@ def test_the_real_model_exports_to_onnx_fp32_and_int8_and_keeps_its_dev_accuracy
         capsys.readouterr()
         assert main(["evaluate", "--model", str(out), *data]) == 0
         accuracy = json.loads(capsys.readouterr().out)["accuracy"]
-        assert abs(accuracy - torch_accuracy) < (0.02 if quantize else 0.0015)  # fp32: at most one near-tie
+        # fp32: at most one near-tie; int8 quantizes each batch with its own range, so which inputs share a batch
+        # moves a few near-ties: at most 2 % of the predictions
+        assert abs(accuracy - torch_accuracy) <= (0.02 if quantize else 0.0015) + 1e-9
     onnx = ORTModelForSequenceClassification.from_pretrained(run_dir.parent / "onnx")
     from transformers import AutoTokenizer
 

@@ -3,6 +3,7 @@ and search + re-training by distillation from the plain model."""
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -103,6 +104,10 @@ def test_merged_pooling_answers_an_input_alone_as_in_a_padded_batch():
     with pytest.raises(PowerBertError, match="count mode"):
         PowerEmbeddingModel(tiny_encoder(), PowerConfig([0.5, 0.4, 0.3], mode="fraction",
                                                          metadata={"pool_weights": "merged"}))
+    with pytest.raises(PowerBertError, match="count mode"):  # before any work: the teacher is not even loaded
+        run_distillation("no-such-teacher", ["a"], ["b"], Path("no-such-folder"), StageOptions(1, 1e-3, 8),
+                         StageOptions(1, 1e-3, 8), 0.5, 0.0, None, mode="fraction", pool_weights="merged")
+    assert not Path("no-such-folder").exists()
 
 
 def test_carried_pooling_averages_every_token_each_as_it_was_when_eliminated():

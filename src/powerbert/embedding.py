@@ -34,6 +34,15 @@ POOLINGS = ("mean", "cls")
 POOL_WEIGHTS = ("kept", "absorbed", "carried", "merged")
 
 
+def check_pool_weights(pool_weights: str, mode: str) -> None:
+    """One line for pooling weights that do not exist or do not fit the retention mode (merging needs count mode:
+    in fraction mode each input keeps its own count, which a batch-wide mix cannot follow)."""
+    if pool_weights not in POOL_WEIGHTS:
+        raise PowerBertError(f"pool weights {pool_weights!r}: choose from {', '.join(POOL_WEIGHTS)}")
+    if pool_weights == "merged" and mode == "fraction":
+        raise PowerBertError("--pool-weights merged needs count mode (--retention-mode count)")
+
+
 @dataclass
 class EmbeddingOutput(ModelOutput):
     """What PowerEmbeddingModel returns: the distillation loss (with teacher embeddings as labels) and the pooled
@@ -54,11 +63,7 @@ class PowerEmbeddingModel(PowerModel):
         if power_config.metadata["pooling"] not in POOLINGS:
             raise PowerBertError(f"pooling {power_config.metadata['pooling']!r} is not supported; choose from "
                                  f"{', '.join(POOLINGS)}")
-        if power_config.metadata["pool_weights"] not in POOL_WEIGHTS:
-            raise PowerBertError(f"pool weights {power_config.metadata['pool_weights']!r}: choose from "
-                                 f"{', '.join(POOL_WEIGHTS)}")
-        if power_config.metadata["pool_weights"] == "merged" and power_config.mode == "fraction":
-            raise PowerBertError("merged pooling weights need count mode (--retention-mode count)")
+        check_pool_weights(power_config.metadata["pool_weights"], power_config.mode)
         super().__init__(model, power_config)
 
     @property

@@ -5,8 +5,9 @@ each client's next request when its last one is answered). A request's latency c
 time, so time spent waiting for a free client counts too; each answer's time from when it left the client is
 reported beside it (`*_after_send_ms`), which tells the server's share from the generator's own backlog when
 the generator cannot keep up with the rate it was asked for; a request it could not even send within `timeout`
-of its schedule is not sent and is counted apart (`not_sent`), so a generator far behind ends on time. Bounded: loopback addresses only, at most
-`duration` seconds of sending plus `timeout` seconds of waiting, at most `max_requests` requests.
+of its schedule is not sent and is counted apart (`not_sent`), so a generator far behind ends on time.
+Bounded: loopback addresses only, at most `duration` seconds of sending plus twice `timeout` of waiting (a
+request picked up just within its timeout, then answered late), at most `max_requests` requests.
 """
 
 import asyncio

@@ -19,6 +19,7 @@ from ..algorithm.budget import DEFAULT_SHAPE
 from ..algorithm.retention import PowerConfig
 from ..embedding import (
     PowerEmbeddingModel,
+    check_pool_weights,
     load_encoder,
     load_sentence_transformer,
     normalizes,
@@ -94,8 +95,7 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
     resumable (a finished stage is skipped). Writes <output_dir>/search, /power (sentence-transformers folders)
     and summary.json. pool_weights None: "merged" in count mode (the best measured), "carried" in fraction mode."""
     pool_weights = pool_weights or ("carried" if mode == "fraction" else "merged")
-    if pool_weights == "merged" and mode == "fraction":  # before any work, not after the teacher's encodings
-        raise PowerBertError("--pool-weights merged needs count mode (--retention-mode count)")
+    check_pool_weights(pool_weights, mode)  # before any work, not after the teacher's encodings
     teacher = load_sentence_transformer(teacher_path)
     encoder = load_encoder(teacher_path)
     # the tokenizer as saved: sentence-transformers lowers a loaded tokenizer's limit to its max_seq_length

@@ -21,6 +21,7 @@ import transformers
 from tqdm.auto import tqdm
 
 from ..algorithm.retention import PowerConfig, encoder_flops
+from ..cpu_memory import keep_freed_memory
 
 # name -> (PoWER or plain, runtime, precision, padding); "-ov" is OpenVINO, whose bf16 is a run-time hint;
 # "-onednn" is PyTorch with its fp32 Linear layers on oneDNN's kernels (deploy/torch_kernels.py)
@@ -123,6 +124,8 @@ def time_interleaved(runners: dict[str, tuple], repeats: int, device: torch.devi
     runners maps a name to (model, batches); every model gets batch i before any gets batch i+1, and who
     goes first rotates. Returns per-name latency/throughput statistics and the first pass's logits.
     """
+    if device.type == "cpu":
+        keep_freed_memory()
     names = list(runners)
     latencies = {name: [] for name in names}
     pass_seconds = {name: [] for name in names}
@@ -198,6 +201,7 @@ def run_variant(spec_path: str, name: str, out_prefix: str) -> None:
     """Worker: time one variant at every batch size of the spec; write <out_prefix>.json and .npz (logits)."""
     spec = json.loads(Path(spec_path).read_text())
     examples = json.loads(Path(spec["examples"]).read_text())
+    keeps_freed_memory = keep_freed_memory()  # as training and evaluation do: the plain model gains most (long inputs)
     model = load_variant(name, spec)
     padding = VARIANTS[name][3]
     result, logits = {}, {}
@@ -207,6 +211,7 @@ def run_variant(spec_path: str, name: str, out_prefix: str) -> None:
         latencies, logits[f"b{batch_size}"] = time_pass(model, batches)
         result[str(batch_size)] = {"latencies": latencies, "pass_seconds": sum(latencies)}
     result["torch_threads"] = torch.get_num_threads()
+    result["keeps_freed_memory"] = keeps_freed_memory
     result["precision_run"] = precision_run(model, VARIANTS[name][2])
     np.savez(out_prefix + ".npz", **logits)
     Path(out_prefix + ".json").write_text(json.dumps(result))

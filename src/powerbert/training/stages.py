@@ -34,6 +34,7 @@ from ..distributed import cpu_only, is_main_process, on_main_process, world_size
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
 from ..modeling import PowerModel, load_classifier, load_power_or_plain
+from ..cpu_memory import keep_freed_memory
 from .data import TaskData
 from .tasks import GlueTask
 
@@ -122,6 +123,8 @@ class ClipRetention(TrainerCallback):
 
 def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: int, keep_best: bool,
              trainer_cls=Trainer, callbacks: tuple = (), **extra) -> Trainer:
+    if cpu_only():
+        keep_freed_memory()  # about 2x faster steps at 512 tokens (training/cpu_memory.py)
     args = TrainingArguments(
         output_dir=str(work_dir),
         num_train_epochs=stage.epochs,
@@ -386,6 +389,8 @@ def predict(model: torch.nn.Module, data: TaskData, batch_size: int = 64, split:
     position costs as much as a real one.
     """
     model.eval()
+    if model.device.type == "cpu":
+        keep_freed_memory()
     rows_of = data.split(split)
     columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in rows_of.column_names]
     order = np.argsort(data.lengths(split), kind="stable")

@@ -121,12 +121,13 @@ def merge_weights(sizes: torch.Tensor, vectors: torch.Tensor, kept: torch.Tensor
     Returns the mixing matrix (batch, keep, seq), whose rows sum to 1 (a kept vector's new value is its row times
     the layer's vectors), and the kept vectors' new sizes (batch, keep), which still count every token once.
     """
-    is_kept = torch.zeros_like(sizes).scatter(1, kept, 1.0)
     unit = F.normalize(vectors.detach(), dim=-1)
-    similar = (unit @ unit.transpose(1, 2)).masked_fill(is_kept[:, None, :] == 0, -2.0)  # (batch, from, to)
-    similar[:, :, 0] = -2.0
-    nearest = torch.zeros_like(similar).scatter(2, similar.argmax(dim=-1, keepdim=True), 1.0).to(sizes.dtype)
-    share = (sizes * (1 - is_kept))[..., None] * nearest + torch.diag_embed(sizes * is_kept)
-    mix = share.gather(2, kept[:, None, :].expand(-1, share.shape[1], -1)).transpose(1, 2)  # (batch, keep, from)
+    # similarity of every vector to the kept ones only (batch, seq, keep): keep x seq products, not seq x seq
+    similar = unit @ gather_positions(kept, unit)[0].transpose(1, 2)
+    similar = similar.masked_fill((kept == 0)[:, None, :], -2.0)  # nothing merges into [CLS]
+    similar = similar.scatter(1, kept[:, None, :], 3.0)  # a kept vector stays itself, whatever its twins
+    into = similar.argmax(dim=-1)  # (batch, seq): the kept vector each vector goes into
+    # (batch, keep, from): each vector's size in the row of the kept vector it goes into
+    mix = sizes.new_zeros(kept.shape + sizes.shape[1:]).scatter(1, into[:, None, :], sizes[:, None, :])
     new_sizes = mix.sum(dim=-1)
     return mix / new_sizes.clamp_min(torch.finfo(sizes.dtype).tiny)[..., None], new_sizes

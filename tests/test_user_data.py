@@ -36,7 +36,10 @@ def write(frame: pd.DataFrame, path):
 def test_every_file_format_reads_with_string_labels_as_classes(tmp_path, extension):
     train = write(intents(), tmp_path / f"train.{extension}")
     task = load_user_task(DataOptions(train_file=train, text_columns="text", label_column="intent"))
-    assert task.labels == ("billing", "login", "other") and task.num_labels == 3 and task.name == "train"
+    assert task.labels == ("billing", "login", "other") and task.num_labels == 3
+    assert task.name == tmp_path.name  # a file named for its split is called by its folder's name
+    other = write(intents(), tmp_path / f"tickets.{extension}")
+    assert load_user_task(DataOptions(train_file=other, text_columns="text", label_column="intent")).name == "tickets"
     assert len(task.splits["validation"]) == 3 and len(task.splits["train"]) == 21  # 10 % carved, rounded up
     row = task.splits["train"][0]
     assert set(row) == {"text_a", "label"} and row["label"] == task.labels.index(

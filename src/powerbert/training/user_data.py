@@ -58,6 +58,16 @@ class UserTask(Labels):
         return self.labels
 
 
+SPLIT_NAMES = {"train", "training", "dev", "valid", "validation", "val", "test"}
+
+
+def _data_set_name(train_file: Path) -> str:
+    """What reports call the data: the file's name, or its folder's where the file is named for its split
+    (imdb/train.tsv is "imdb", not "train")."""
+    stem = train_file.stem
+    return train_file.resolve().parent.name or stem if stem.lower() in SPLIT_NAMES else stem
+
+
 def load_user_task(options: DataOptions) -> UserTask:
     """Read, check and label-encode the user's data; one clear line for anything wrong with it."""
     text_columns = [c.strip() for c in options.text_columns.split(",") if c.strip()]
@@ -71,7 +81,8 @@ def load_user_task(options: DataOptions) -> UserTask:
         if not options.train_file:
             raise PowerBertError("give --task (GLUE), or your own data with --train-file or --dataset-name")
         files = {"train": options.train_file, "validation": options.validation_file, "test": options.test_file}
-        raw, name = DatasetDict({s: read_data_file(Path(f), s) for s, f in files.items() if f}), Path(options.train_file).stem
+        raw = DatasetDict({s: read_data_file(Path(f), s) for s, f in files.items() if f})
+        name = _data_set_name(Path(options.train_file))
     for split, data in raw.items():
         _check_columns(data, [*text_columns, options.label_column], split)
     if "validation" not in raw:

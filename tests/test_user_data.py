@@ -130,7 +130,7 @@ def test_a_csv_with_string_labels_runs_all_stages_and_a_pipeline_shows_their_nam
                           "--epochs", "1", "--batch-size", "8")
     assert status == 0, err
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["task"] == "train" and summary["metric"] == "accuracy"
+    assert summary["task"] == tmp_path.name and summary["metric"] == "accuracy"
     assert summary["target_flops"] == 0.5 and summary["lambda"] is None  # your own data: a FLOP target by default
     assert {"accuracy", "f1"} <= set(summary["power_dev"])
     model = PowerModel.from_pretrained(tmp_path / "out" / "power")

@@ -81,7 +81,10 @@ def test_the_plain_onnx_export_is_onnx_runtimes_fused_graph_with_pytorchs_logits
     assert int8["fused_operators"] == record["fused_operators"]
     quantized = {node.op_type for node in onnx.load(str(tmp_path / "int8" / "model_quantized.onnx")).graph.node}
     assert ("QAttention" in quantized) == (model_type in ATTENTION_FUSED)
+    # 0.2: on AVX2 (no VNNI) ONNX Runtime's int8 kernels put a tiny random ModernBERT's logit 0.14 off (0.1 held
+    # with VNNI); 7-bit weights (reduce_range) would keep it within 0.1 but cost a real model accuracy
+    # (docs/bench/probes/int8_reduce_range.py)
     torch.testing.assert_close(load_exported(tmp_path / "int8")(input_ids=ids, attention_mask=mask,
-                                                                token_type_ids=types).logits, expected, rtol=0, atol=0.1)
+                                                                token_type_ids=types).logits, expected, rtol=0, atol=0.2)
     if model_type == "bert":  # what --no-fuse asks for: the torch.export graph
         assert export(tmp_path / "plain", tmp_path / "unfused", plain=True, fuse=False)["fused_operators"] == {}

@@ -10,20 +10,18 @@ The cost: the process keeps its peak memory until it ends.
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 
 logger = logging.getLogger("powerbert")
 
 _M_TRIM_THRESHOLD = -1  # mallopt parameters, from glibc's malloc.h
 _M_MMAP_MAX = -4
-_applied = False
 
 
+@functools.cache  # once per process: the setting is the allocator's, not a caller's
 def keep_freed_memory() -> bool:
     """Serve large blocks from the heap and never give it back (glibc only; elsewhere nothing). True when applied."""
-    global _applied
-    if _applied:
-        return True
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)
@@ -33,7 +31,7 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError, TypeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    _applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
-    if _applied:
+    applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    if applied:
         logger.debug("glibc: large blocks from the heap, no trimming")
-    return _applied
+    return applied

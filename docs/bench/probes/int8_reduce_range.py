@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from onnxruntime.quantization import QuantType, quantize_dynamic
-
 from powerbert.deploy import load_exported
+from powerbert.deploy.onnx_export import quantize_onnx_int8
 from powerbert.training.data import TaskData
 from powerbert.training.stages import predict
 from powerbert.training.user_data import DataOptions, load_user_task
@@ -26,17 +25,11 @@ labels = np.asarray(data.dev["labels"])
 config = json.loads((folder / "export_config.json").read_text())
 fp32 = predict(load_exported(folder), data, 32)
 print(f"fp32: accuracy {100 * data.metrics(fp32, labels)['accuracy']:.2f}")
-nodes = [n for n in __import__("onnx").load(str(folder / "model.onnx"), load_external_data=False).graph.node]
-attention = any(n.op_type == "Attention" for n in nodes)
-fused = any(n.domain == "com.microsoft" for n in nodes)
 for reduce_range in (False, True):
     trial = folder.parent / (folder.name + "-trial")
     shutil.rmtree(trial, ignore_errors=True)
     shutil.copytree(folder, trial)
-    quantize_dynamic(str(folder / "model.onnx"), str(trial / "model_quantized.onnx"), weight_type=QuantType.QInt8,
-                     per_channel=True, reduce_range=reduce_range,
-                     op_types_to_quantize=["MatMul", *(["Attention"] if attention else [])],
-                     extra_options={"DefaultTensorType": 1} if fused else None)
+    quantize_onnx_int8(folder / "model.onnx", trial / "model_quantized.onnx", reduce_range=reduce_range)
     (trial / "model.onnx").unlink()
     (trial / "export_config.json").write_text(json.dumps({**config, "file_name": "model_quantized.onnx"}))
     logits = predict(load_exported(trial), data, 32)

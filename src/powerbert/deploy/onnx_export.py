@@ -78,13 +78,14 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
     program.save(str(path), external_data=False)
 
 
-def quantize_onnx_int8(source: Path, target: Path) -> None:
+def quantize_onnx_int8(source: Path, target: Path, reduce_range: bool = False) -> None:
     """ONNX Runtime's dynamic int8 quantization of the matrix products: int8 weights with a scale per output
     channel, activations quantized per batch at run time.
 
     Per-channel scales and fp32 embedding tables (only MatMul nodes are quantized, not the embeddings' Gather)
     kept MRPC's F1 within 0.3-0.7 points of fp32, where ONNX Runtime's defaults lost 1.9-2.1
-    (docs/bench/probes/ort_int8_options.py).
+    (docs/bench/probes/ort_int8_options.py). reduce_range (7-bit weights, ONNX Runtime's advice for CPUs without
+    VNNI) lost a point on IMDB on such a CPU (docs/bench/probes/int8_reduce_range.py), so it is off.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -94,7 +95,7 @@ def quantize_onnx_int8(source: Path, target: Path) -> None:
     attention = any(node.op_type == "Attention" for node in nodes)
     # shape inference knows no types behind ONNX Runtime's own (com.microsoft) operators: they are float
     fused = any(node.domain == "com.microsoft" for node in nodes)
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=reduce_range,
                      op_types_to_quantize=["MatMul", *(["Attention"] if attention else [])],
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT} if fused else None)
 

@@ -65,7 +65,7 @@ def _data_set_name(train_file: Path) -> str:
     """What reports call the data: the file's name, or its folder's where the file is named for its split
     (imdb/train.tsv is "imdb", not "train")."""
     stem = train_file.stem
-    return train_file.resolve().parent.name or stem if stem.lower() in SPLIT_NAMES else stem
+    return (train_file.resolve().parent.name or stem) if stem.lower() in SPLIT_NAMES else stem
 
 
 def load_user_task(options: DataOptions) -> UserTask:

@@ -65,6 +65,21 @@ def test_fraction_mode_exports_with_per_input_counts_inside_the_graph(tmp_path, 
                                rtol=1e-4, atol=1e-4)
 
 
+def test_fraction_mode_keeping_one_vector_on_the_example_still_exports_every_length(tmp_path):
+    """Shares small enough that a middle layer keeps one vector of the exporter's 5-token example: the graph must
+    still take any length (it was once fixed at the example's 5 tokens)."""
+    power = get_power_model(tiny_classifier("bert", initializer_range=0.5),
+                            PowerConfig([0.2, 0.1, 0.1], mode="fraction")).eval()
+    power.save_pretrained(tmp_path / "power")
+    export(tmp_path / "power", tmp_path / "onnx")
+    exported = load_exported(tmp_path / "onnx")
+    ids, mask, types = mixed_batch("bert")
+    with torch.no_grad():
+        expected = power(ids, mask, types).logits
+    torch.testing.assert_close(exported(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, expected,
+                               rtol=1e-4, atol=1e-4)
+
+
 def test_the_graph_eliminates_inside_it(bert_export):
     """Different retentions give different graphs' outputs: elimination is in the graph, not a keep-all copy."""
     power, root = bert_export

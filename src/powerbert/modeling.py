@@ -253,7 +253,9 @@ class PowerModel(nn.Module):
         """
         batch, width, _ = hidden.shape
         heads = self.adapter.num_heads
-        if width == 1 and not self.training:  # [CLS] alone attends to itself with weight 1: no Q or K needed
+        # [CLS] alone attends to itself with weight 1: no Q or K needed (a width known when tracing, not a symbolic
+        # one: a test on that would fix the exported graph's input length)
+        if isinstance(width, int) and width == 1 and not self.training:
             return self.adapter.value(layer, hidden), None
         query, key, value = self.adapter.project(layer, hidden, cls_query_only)
         query, key, value = (x.view(batch, x.shape[1], heads, -1).transpose(1, 2) for x in (query, key, value))

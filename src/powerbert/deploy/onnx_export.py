@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..algorithm.retention import fraction_count
 from ..errors import PowerBertError, first_line
 
 
@@ -49,12 +50,27 @@ class _TokenEmbeddings(nn.Module):
 EMBEDDING_OUTPUTS = ["token_embeddings", "pool_weights"]
 
 
+def example_length(model: nn.Module) -> int:
+    """Tokens in the tracing example: 5, or more where a fraction-mode layer would keep a single vector of 5. The
+    tracer takes a size that is 1 in the example for one that is always 1, and the graph would then run at the
+    example's length only."""
+    config = getattr(model, "power_config", None)
+    limit = getattr(model.config, "max_position_embeddings", 512) - 2
+    length = 5
+    while (config is not None and config.mode == "fraction" and length < limit
+           and any(fraction_count(rho, length) < 2 for rho in config.retention)):
+        length += 1
+    return length
+
+
 def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
     """Trace `model` with torch.export into one ONNX file with dynamic batch and length; logits out (an
     embedding model: its kept vectors and their pooling weights)."""
-    ids = torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 102, 0, 0]]) % model.config.vocab_size
-    example = {"input_ids": ids,
-               "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])}
+    length = example_length(model)
+    ids = 3 + (997 + torch.arange(length)) % (model.config.vocab_size - 3)  # real tokens: no pad or special ids
+    mask = torch.ones(2, length, dtype=torch.long)
+    mask[1, 3:] = 0  # a padded second input
+    example = {"input_ids": torch.stack([ids, ids.flip(0)]) * mask, "attention_mask": mask}
     if token_types:
         example["token_type_ids"] = torch.zeros_like(example["input_ids"])
     batch, length = torch.export.Dim("batch"), torch.export.Dim("sequence", min=2, max=4096)
@@ -75,6 +91,12 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
         raise PowerBertError(f"ONNX export of {type(model).__name__} failed: {first_line(err)}") from err
     finally:
         exporter_log.setLevel(level)
+    # torch.onnx falls back to strict tracing when the first attempt fails, and that may specialise a dimension to
+    # the example's size: a graph that runs only at one length must not be written as if it ran at every length
+    for value in program.model_proto.graph.input:
+        if any(dim.HasField("dim_value") for dim in value.type.tensor_type.shape.dim):
+            raise PowerBertError(f"ONNX export of {type(model).__name__} fixed the shape of {value.name!r} to the "
+                                 "example's; the graph would not take other batch sizes or lengths")
     program.save(str(path), external_data=False)
 
 

@@ -2,7 +2,8 @@
 # IMDB 3k run, fraction mode: the same stage-1 model, a search in fraction mode (each review keeps a share of its
 # own tokens in every layer, short reviews included) at the same 0.3 FLOP target, 3 epochs of re-training
 # distilled from stage 1, then dev and all 25,000 test reviews. Run after docs/sweep/imdb-run-3k.sh. Resumable:
-# a finished step is skipped.
+# a finished step is skipped. (Run once up to the search: its configuration was slower at batch 1 than count
+# mode's at the same FLOPs, docs/results.md, so the re-training was stopped.)
 set -u
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}

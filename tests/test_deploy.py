@@ -3,6 +3,7 @@ int8 and bf16 on every path (every architecture's export: test_export_architectu
 
 import json
 import shutil
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -24,6 +25,7 @@ from powerbert.deploy import (
     quantize_int8,
     use_onednn_linears,
 )
+from powerbert.deploy.onnx_export import export_onnx_file
 
 
 def mixed_batch(model_type: str):
@@ -78,6 +80,25 @@ def test_fraction_mode_keeping_one_vector_on_the_example_still_exports_every_len
         expected = power(ids, mask, types).logits
     torch.testing.assert_close(exported(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, expected,
                                rtol=1e-4, atol=1e-4)
+
+
+class _BranchesOnLength(torch.nn.Module):
+    """A classifier whose output depends on a Python test of the input's length: the tracer can only fix it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = tiny_classifier("bert")
+        self.config = self.inner.config
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        logits = self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+        return SimpleNamespace(logits=logits * 2 if input_ids.shape[1] == 5 else logits)
+
+
+def test_an_export_that_fixes_the_input_length_is_refused(tmp_path):
+    with pytest.raises(PowerBertError, match="fixed the shape of 'input_ids'"):
+        export_onnx_file(_BranchesOnLength(), tmp_path / "model.onnx", token_types=False)
+    assert not (tmp_path / "model.onnx").exists()
 
 
 def test_the_graph_eliminates_inside_it(bert_export):

@@ -66,9 +66,9 @@ def example_length(model: nn.Module) -> int:
 def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
     """Trace `model` with torch.export into one ONNX file with dynamic batch and length; logits out (an
     embedding model: its kept vectors and their pooling weights)."""
-    length = example_length(model)
-    ids = 3 + (997 + torch.arange(length)) % (model.config.vocab_size - 3)  # real tokens: no pad or special ids
-    mask = torch.ones(2, length, dtype=torch.long)
+    tokens = example_length(model)
+    ids = 3 + (997 + torch.arange(tokens)) % (model.config.vocab_size - 3)  # real tokens: no pad or special ids
+    mask = torch.ones(2, tokens, dtype=torch.long)
     mask[1, 3:] = 0  # a padded second input
     example = {"input_ids": torch.stack([ids, ids.flip(0)]) * mask, "attention_mask": mask}
     if token_types:

@@ -6,11 +6,7 @@
 # mode's at the same FLOPs, docs/results.md, so the re-training was stopped.)
 set -u
 cd "$(dirname "$0")/../.."
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-RUN=runs/imdb-3k
-DATA="--train-file ../shared/imdb/train.tsv --text-columns sentence --label-column label --max-seq-length 512 \
-  --validation-split-percentage 2"
-TRAIN="--max-train-samples 3000 --lr 1e-4 --batch-size 16 --checkpoint-minutes 10"
+source docs/sweep/imdb-3k-env.sh
 [ -f $RUN/search-fraction/power_config.json ] || .venv/bin/powerbert search --model $RUN/finetuned $DATA $TRAIN \
   --output-dir $RUN/search-fraction --search-epochs 1 --retention-mode fraction --target-flops 0.3
 [ -f $RUN/power-fraction/power_config.json ] || .venv/bin/powerbert retrain --model $RUN/search-fraction $DATA \

@@ -4,12 +4,9 @@
 # in its last stage; then dev and all 25,000 test reviews. Resumable (a checkpoint every 10 minutes).
 set -u
 cd "$(dirname "$0")/../.."
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-RUN=runs/imdb-3k
-DATA="--train-file ../shared/imdb/train.tsv --text-columns sentence --label-column label --max-seq-length 512 \
-  --validation-split-percentage 2"
-[ -f $RUN/finetuned-3ep/config.json ] || .venv/bin/powerbert finetune --model minilm $DATA --max-train-samples 3000 \
-  --output-dir $RUN/finetuned-3ep --lr 1e-4 --batch-size 16 --epochs 3 --checkpoint-minutes 10 || exit 1
+source docs/sweep/imdb-3k-env.sh
+[ -f $RUN/finetuned-3ep/config.json ] || .venv/bin/powerbert finetune --model minilm $DATA $TRAIN \
+  --output-dir $RUN/finetuned-3ep --epochs 3 || exit 1
 [ -s $RUN/finetuned-3ep.eval.json ] || { .venv/bin/powerbert evaluate --model $RUN/finetuned-3ep $DATA \
   --test-file ../shared/imdb/test.tsv > $RUN/finetuned-3ep.eval.json.tmp && mv $RUN/finetuned-3ep.eval.json.tmp \
   $RUN/finetuned-3ep.eval.json; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The MRPC and SST-2 (8,000 sentences) MiniLM models of the fused-graph benches, trained again on the machine at
 # hand (the recipes of docs/flop-targets/mrpc_targets.sh and glue_targets.sh, FLOP target 0.3), one after the
-# other on one torch thread (another job beside it); resumable (a finished stage is skipped).
+# other on one torch thread (another job beside it); resumable (a finished stage is skipped). Summaries of the
+# run on the Zen 3 EPYC: docs/bench/avx2-models/.
 set -u
 cd "$(dirname "$0")/../.."
 export GLUE_DIR=${GLUE_DIR:-../shared/glue} OMP_NUM_THREADS=1

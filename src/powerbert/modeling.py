@@ -244,8 +244,9 @@ class PowerModel(nn.Module):
         self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,
         need_probs: bool, cls_query_only: bool = False, key_bias: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Multi-head attention with the layer's own projections, and, when asked for, its probabilities' mean
-        over heads (batch, queries, keys).
+        """Multi-head attention with the layer's own projections, and, when asked for, its probabilities
+        (batch, heads, queries, keys), or their mean over heads (batch, queries, keys) where long inputs are
+        taken a few at a time.
 
         The adapter adds what depends on position (rotary, relative bias, local windows) from the vectors'
         original `positions`, so that elimination does not move any vector. key_bias (batch, keys), if given, is
@@ -314,9 +315,10 @@ class PowerModel(nn.Module):
 
 def _attention_with_probs(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, additive: torch.Tensor | None,
                           scale: float, dropout: float, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Attention (batch, heads, queries, head size) and its probabilities' mean over heads (batch, queries, keys),
-    all the scores need. At inference a few inputs at a time, so that each step's (heads, queries, keys) logits
-    stay small: a batch of 32 inputs of 512 tokens would need 400 MB per pass over them."""
+    """Attention (batch, heads, queries, head size) and its probabilities (batch, heads, queries, keys). At
+    inference a few inputs at a time where the logits would be large, keeping only the probabilities' mean over
+    heads (batch, queries, keys), all the scores need: a batch of 32 inputs of 512 tokens would need 400 MB per
+    pass over them."""
     if not (training or torch.compiler.is_exporting()):  # training keeps probs for backward; export: symbolic sizes
         batch, heads, width, keys = *query.shape[:3], key.shape[2]
         step = max(1, LOGITS_PER_STEP // (heads * width * keys))
@@ -325,7 +327,7 @@ def _attention_with_probs(query: torch.Tensor, key: torch.Tensor, value: torch.T
             parts = [_probs_step(query[i:i + step], key[i:i + step], value[i:i + step],
                                  additive[i:i + step] if per_row else additive, scale, dropout, training)
                      for i in range(0, batch, step)]
-            return torch.cat([context for context, _ in parts]), torch.cat([attention for _, attention in parts])
+            return torch.cat([context for context, _ in parts]), torch.cat([probs.mean(dim=1) for _, probs in parts])
     return _probs_step(query, key, value, additive, scale, dropout, training)
 
 
@@ -337,7 +339,7 @@ def _probs_step(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, add
     if additive is not None:
         logits += additive  # in place: the product's backward does not need its output
     probs = logits.softmax(dim=-1)
-    return F.dropout(probs, dropout, training) @ value, probs.mean(dim=1)
+    return F.dropout(probs, dropout, training) @ value, probs
 
 
 def _additive_mask(keep_keys: torch.Tensor | None, bias: torch.Tensor | None,

@@ -103,8 +103,9 @@ def gather_positions(index: torch.Tensor, *tensors: torch.Tensor | None) -> tupl
 def absorb_weights(weights: torch.Tensor, attention: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
     """Pooling weights (batch, seq) after an Extract that keeps positions `kept` (batch, keep): each eliminated
     vector's weight moves onto the kept vectors in proportion to the attention it paid them in this layer
-    (attention: batch, seq, seq, the probabilities' mean over heads), so that a mean over the kept vectors still
-    counts every token once."""
+    (attention: the probabilities, batch, heads, seq, seq, or their mean over heads, batch, seq, seq), so that a
+    mean over the kept vectors still counts every token once."""
+    attention = attention.mean(dim=1) if attention.dim() == 4 else attention
     is_kept = torch.zeros_like(weights).scatter(1, kept, 1.0)
     attention = attention * is_kept[:, None, :]  # attention to kept vectors only
     attention = attention / attention.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(attention.dtype).tiny)

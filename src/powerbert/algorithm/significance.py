@@ -14,18 +14,19 @@ PAD_SCORE = -1.0
 @torch.no_grad()
 def significance_scores(probs: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
     """Scores (batch, seq) from attention probabilities (batch, heads, seq, seq), or their mean over heads
-    (batch, seq, seq), and a 0/1 mask (batch, seq).
+    (batch, seq, seq), and a 0/1 mask (batch, seq). The sums come straight from the probabilities (a product per
+    head), with no mean over heads written first: one pass over the layer's largest tensor.
 
     attention_mask=None says the batch has no padding (e.g. batch size 1): the same scores, fewer operations.
     """
-    attention = probs.mean(dim=1) if probs.dim() == 4 else probs  # (batch, query, key)
+    attention = probs if probs.dim() == 4 else probs[:, None]  # (batch, heads or 1, query, key)
+    heads, width = attention.shape[1], attention.shape[-1]
     if attention_mask is None:
-        received = attention.sum(dim=1)
+        received = attention.sum(dim=(1, 2))
     else:  # sum over the real query rows only
-        received = torch.bmm(attention_mask[:, None, :].to(attention.dtype), attention).squeeze(1)
-    width = attention.shape[-1]
-    own = attention.flatten(1)[:, :: width + 1]  # the diagonal, as a strided slice: one Slice in an exported graph
-    scores = received - own  # minus own attention
+        received = (attention_mask[:, None, None, :].to(attention.dtype) @ attention).sum(dim=(1, 2))
+    own = attention.flatten(2)[..., :: width + 1].sum(dim=1)  # the diagonals, as a strided slice: one Slice in ONNX
+    scores = (received - own) / heads  # minus own attention; the mean over heads
     return scores if attention_mask is None else scores.masked_fill(attention_mask == 0, PAD_SCORE)
 
 

@@ -101,6 +101,34 @@ def test_an_export_that_fixes_the_input_length_is_refused(tmp_path):
     assert not (tmp_path / "model.onnx").exists()
 
 
+def test_reshape_targets_computed_from_shapes_become_constants_and_their_arithmetic_goes():
+    """x (batch, length, 6) -> (batch, length, 2, 3), the target built at run time from Shape and Concat as
+    torch.export writes it: after the pass a constant [0, 0, 2, 3], no Shape or Concat left, same output."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from powerbert.deploy.onnx_export import constant_reshape_targets
+
+    nodes = [helper.make_node("Shape", ["x"], ["batch"], start=0, end=1),
+             helper.make_node("Shape", ["x"], ["length"], start=1, end=2),
+             helper.make_node("Concat", ["batch", "length", "heads"], ["target"], axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["y"], allowzero=1)]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "s", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "s", 2, 3])],
+        [numpy_helper.from_array(np.asarray([2, 3], dtype=np.int64), "heads")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    x = np.random.default_rng(0).standard_normal((2, 5, 6)).astype(np.float32)
+    assert constant_reshape_targets(model) == 3
+    assert [node.op_type for node in model.graph.node] == ["Reshape"]
+    target = numpy_helper.to_array(next(t for t in model.graph.initializer if t.name == model.graph.node[0].input[1]))
+    assert target.tolist() == [0, 0, 2, 3] and [t.name for t in model.graph.initializer] == [model.graph.node[0].input[1]]
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(session.run(None, {"x": x})[0], x.reshape(2, 5, 2, 3))
+
+
 def test_the_graph_eliminates_inside_it(bert_export):
     """Different retentions give different graphs' outputs: elimination is in the graph, not a keep-all copy."""
     power, root = bert_export

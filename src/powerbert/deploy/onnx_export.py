@@ -97,7 +97,60 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
         if any(dim.HasField("dim_value") for dim in value.type.tensor_type.shape.dim):
             raise PowerBertError(f"ONNX export of {type(model).__name__} fixed the shape of {value.name!r} to the "
                                  "example's; the graph would not take other batch sizes or lengths")
-    program.save(str(path), external_data=False)
+    import onnx
+
+    graph = program.model_proto  # a copy, serialised from the exporter's own representation
+    constant_reshape_targets(graph)
+    onnx.save(graph, str(path))
+
+
+def constant_reshape_targets(model) -> int:
+    """Replace each Reshape target that the graph computes at run time from its input's shape by a constant where
+    the exporter's symbolic shapes allow (0 keeps the input's size at that place, -1 infers one), then drop the
+    shape arithmetic that nothing reads any more. At batch 1 every node costs a few microseconds whatever its
+    size, and torch.export writes a Shape-Gather-Concat chain behind most reshapes. Returns the nodes removed."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    graph = model.graph
+    def dims(value):  # sizes and symbols; None where unknown
+        return [dim.dim_value if dim.HasField("dim_value") else dim.dim_param or None
+                for dim in value.type.tensor_type.shape.dim]
+
+    shapes = {value.name: dims(value) for value in [*graph.value_info, *graph.input, *graph.output]
+              if value.type.tensor_type.HasField("shape")}
+    for node in graph.node:
+        source, target = shapes.get(node.input[0]), shapes.get(node.output[-1])
+        if node.op_type != "Reshape" or not source or not target or 0 in source + target:
+            continue
+        constant = [d if isinstance(d, int) else 0 if d is not None and i < len(source) and source[i] == d else -1
+                    for i, d in enumerate(target)]
+        if constant.count(-1) > 1:
+            continue
+        name = f"{node.output[0]}_target"
+        graph.initializer.append(numpy_helper.from_array(np.asarray(constant, dtype=np.int64), name))
+        node.input[1] = name
+        for attribute in node.attribute:
+            if attribute.name == "allowzero":
+                attribute.i = 0  # 0 now means "as in the input"; no size is 0 here
+    return drop_unread_nodes(graph)
+
+
+def drop_unread_nodes(graph) -> int:
+    """Remove the nodes whose outputs nothing reads (not a graph output either), until none is left; their count."""
+    removed = 0
+    while True:
+        read = {name for node in graph.node for name in node.input} | {value.name for value in graph.output}
+        unread = [node for node in graph.node if not any(name in read for name in node.output)]
+        if not unread:
+            break
+        for node in unread:
+            graph.node.remove(node)
+        removed += len(unread)
+    used = {name for node in graph.node for name in node.input}
+    for tensor in [t for t in graph.initializer if t.name not in used]:
+        graph.initializer.remove(tensor)
+    return removed
 
 
 def quantize_onnx_int8(source: Path, target: Path, reduce_range: bool = False) -> None:

@@ -140,6 +140,11 @@ def test_the_graph_eliminates_inside_it(bert_export):
     logits = onnx(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
     assert (logits - plain).abs().max() > 100 * (logits - eliminating).abs().max()
     assert onnx.power_config.retention == [6, 3, 2]
+    import onnx as onnx_format
+
+    nodes = onnx_format.load(str(root / "onnx" / "model.onnx")).graph.node
+    gathers = [node for node in nodes if node.op_type == "GatherND"]  # Extract: one per gathered tensor and layer
+    assert gathers and all(attribute.i == 1 for node in gathers for attribute in node.attribute)
 
 
 def test_plain_and_int8_exports(bert_export, tmp_path):

@@ -88,9 +88,11 @@ def hard_extract(
 def gather_positions(index: torch.Tensor, *tensors: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
     """Each of `tensors` (batch, seq) or (batch, seq, dim) at the positions `index` (batch, keep); None stays None.
 
-    One row lookup in the flattened batch (a Gather on rows in ONNX, which runtimes run as copies) rather than
-    GatherElements with an index expanded over dim, which OpenVINO runs on a slow generic kernel.
+    One row lookup in the flattened batch rather than GatherElements with an index expanded over dim, which
+    OpenVINO runs on a slow generic kernel; when exporting, one GatherND per tensor (`gather_rows`).
     """
+    if torch.compiler.is_exporting():  # one GatherND per tensor in the graph (onnx_export), no index arithmetic
+        return tuple(None if x is None else gather_rows(x, index) for x in tensors)
     batch, keep = index.shape
     width = next((x.shape[1] for x in tensors if x is not None), None)
     if width is None:
@@ -98,6 +100,18 @@ def gather_positions(index: torch.Tensor, *tensors: torch.Tensor | None) -> tupl
     flat = (index + torch.arange(batch, device=index.device)[:, None] * width).reshape(-1)
     return tuple(None if x is None else x.flatten(0, 1).index_select(0, flat).view(batch, keep, *x.shape[2:])
                  for x in tensors)
+
+
+@torch.library.custom_op("powerbert::gather_rows", mutates_args=())
+def gather_rows(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values (batch, seq, ...) at the positions index (batch, keep): an operator of its own when exporting, which
+    the ONNX export writes as one GatherND over the batch (rather than a flattened gather and its arithmetic)."""
+    return torch.stack([row[positions] for row, positions in zip(values, index)])
+
+
+@gather_rows.register_fake
+def _(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return values.new_empty(*index.shape, *values.shape[2:])
 
 
 def absorb_weights(weights: torch.Tensor, attention: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:

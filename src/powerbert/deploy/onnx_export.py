@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..algorithm.extract import gather_rows
 from ..algorithm.retention import fraction_count
 from ..errors import PowerBertError, first_line
 
@@ -48,6 +49,13 @@ class _TokenEmbeddings(nn.Module):
 
 
 EMBEDDING_OUTPUTS = ["token_embeddings", "pool_weights"]
+
+
+def _gather_rows(values, index):
+    """Extract's gather (`extract.gather_rows`) in ONNX: each input's rows at its own positions, one GatherND."""
+    from onnxscript import opset18 as op
+
+    return op.GatherND(values, op.Unsqueeze(index, op.Constant(value_ints=[-1])), batch_dims=1)
 
 
 def example_length(model: nn.Module) -> int:
@@ -84,6 +92,7 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
             classifier = getattr(model, "is_classifier", True)
             wrapped = (_LogitsOnly if classifier else _TokenEmbeddings)(model, token_types)
             program = torch.onnx.export(wrapped, (), kwargs=example, dynamo=True, dynamic_shapes=dynamic,
+                                        custom_translation_table={gather_rows._opoverload: _gather_rows},
                                         input_names=list(example),
                                         output_names=["logits"] if classifier else EMBEDDING_OUTPUTS,
                                         external_data=False, verbose=False)

@@ -10,5 +10,5 @@ VARIANTS=${VARIANTS:-plain,power,plain-ort,power-ort,plain-ort-int8,power-ort-in
 .venv/bin/powerbert bench --model "$MODEL" --train-file ../shared/imdb/train.tsv --text-columns sentence \
   --label-column label --max-seq-length 512 --validation-split-percentage 2 --max-examples 128 --calibration-samples 100 \
   --variants "$VARIANTS" \
-  --batch-sizes 1,32 --repeats 3 --output "$OUT"
+  --batch-sizes 1,32 --repeats ${REPEATS:-3} --output "$OUT"
 echo BENCH DONE

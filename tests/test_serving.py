@@ -217,7 +217,8 @@ def test_the_generators_own_backlog_is_told_from_the_servers_time(server):
     # one client asked for 1,000 requests a second: they queue at the client, not at the server
     report = load_test(base + "/predict", request_bodies([("a fine film",)]), concurrency=1, rate=1000, duration=0.3,
                        timeout=30)
-    assert report["ok"] == report["requests"] >= 300
+    # every scheduled request is sent or reported unsent (a busy CPU may leave the last one unsent at the end)
+    assert report["ok"] == report["requests"] and report["requests"] + report["not_sent"] >= 300
     assert report["max_answer_ms"] > 2 * report["p99_answer_after_send_ms"] > 0
 
 

@@ -140,7 +140,11 @@ def test_predict_batches_by_length_and_answers_in_the_splits_order(glue, bert_di
     write_glue(glue, "SST-2", ["sentence", "label"], rows)
     data = TaskData.for_model(get_task("sst2"), str(bert_dir), glue_dir=str(glue), max_seq_length=16)
     model = load_classifier(bert_dir)
+    widths = []
+    model.register_forward_pre_hook(lambda _, args, kwargs: widths.append(kwargs["input_ids"].shape[1]),
+                                    with_kwargs=True)
     batched = predict(model, data, batch_size=3)
+    assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]  # longest first: memory fits in freed
     with torch.inference_mode():
         alone = np.concatenate([model(**data.collator([row])).logits.numpy()
                                 for row in data.split("dev").select_columns(["input_ids", "attention_mask",

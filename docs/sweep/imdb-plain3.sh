@@ -9,6 +9,6 @@ source docs/sweep/imdb-3k-env.sh
   --output-dir $RUN/finetuned-3ep --epochs 3 || exit 1
 [ -s $RUN/finetuned-3ep.eval.json ] || { .venv/bin/powerbert evaluate --model $RUN/finetuned-3ep $DATA \
   --test-file ../shared/imdb/test.tsv > $RUN/finetuned-3ep.eval.json.tmp && mv $RUN/finetuned-3ep.eval.json.tmp \
-  $RUN/finetuned-3ep.eval.json; }
+  $RUN/finetuned-3ep.eval.json; } || exit 1
 cp $RUN/finetuned-3ep.eval.json docs/sweep/imdb-3k-plain3.eval.json
 echo ALL DONE

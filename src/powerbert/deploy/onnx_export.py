@@ -121,16 +121,18 @@ def constant_reshape_targets(model) -> int:
     import numpy as np
     from onnx import numpy_helper
 
-    graph = model.graph
     def dims(value):  # sizes and symbols; None where unknown
         return [dim.dim_value if dim.HasField("dim_value") else dim.dim_param or None
                 for dim in value.type.tensor_type.shape.dim]
 
+    graph = model.graph
     shapes = {value.name: dims(value) for value in [*graph.value_info, *graph.input, *graph.output]
               if value.type.tensor_type.HasField("shape")}
     for node in graph.node:
-        source, target = shapes.get(node.input[0]), shapes.get(node.output[-1])
-        if node.op_type != "Reshape" or not source or not target or 0 in source + target:
+        if node.op_type != "Reshape":
+            continue
+        source, target = shapes.get(node.input[0]), shapes.get(node.output[0])
+        if not source or not target or 0 in source + target:
             continue
         constant = [d if isinstance(d, int) else 0 if d is not None and i < len(source) and source[i] == d else -1
                     for i, d in enumerate(target)]

@@ -106,7 +106,7 @@ def gather_positions(index: torch.Tensor, *tensors: torch.Tensor | None) -> tupl
 def gather_rows(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """values (batch, seq, ...) at the positions index (batch, keep): an operator of its own when exporting, which
     the ONNX export writes as one GatherND over the batch (rather than a flattened gather and its arithmetic)."""
-    return torch.stack([row[positions] for row, positions in zip(values, index)])
+    return gather_positions(index, values)[0]  # not exporting here: the eager gather
 
 
 @gather_rows.register_fake

@@ -120,6 +120,7 @@ def constant_reshape_targets(model) -> int:
     size, and torch.export writes a Shape-Gather-Concat chain behind most reshapes. Returns the nodes removed."""
     import numpy as np
     from onnx import numpy_helper
+    from onnxscript.optimizer import remove_unused_nodes
 
     def dims(value):  # sizes and symbols; None where unknown
         return [dim.dim_value if dim.HasField("dim_value") else dim.dim_param or None
@@ -144,24 +145,9 @@ def constant_reshape_targets(model) -> int:
         for attribute in node.attribute:
             if attribute.name == "allowzero":
                 attribute.i = 0  # 0 now means "as in the input"; no size is 0 here
-    return drop_unread_nodes(graph)
-
-
-def drop_unread_nodes(graph) -> int:
-    """Remove the nodes whose outputs nothing reads (not a graph output either), until none is left; their count."""
-    removed = 0
-    while True:
-        read = {name for node in graph.node for name in node.input} | {value.name for value in graph.output}
-        unread = [node for node in graph.node if not any(name in read for name in node.output)]
-        if not unread:
-            break
-        for node in unread:
-            graph.node.remove(node)
-        removed += len(unread)
-    used = {name for node in graph.node for name in node.input}
-    for tensor in [t for t in graph.initializer if t.name not in used]:
-        graph.initializer.remove(tensor)
-    return removed
+    before = len(graph.node)
+    remove_unused_nodes(model)  # onnxscript's pass: it also drops initializers nothing reads, and sees subgraphs
+    return before - len(model.graph.node)
 
 
 def quantize_onnx_int8(source: Path, target: Path, reduce_range: bool = False) -> None:

@@ -2,11 +2,13 @@
 by review in turn (the order alternating), 3 rounds, at THREADS intra-op threads without spinning worker threads
 (so that the idle sessions do not compete with the running one); the seconds per round, then their median.
     python docs/bench/probes/imdb_batch1_threads.py THREADS EXPORT_DIR [EXPORT_DIR ...]
+Other texts: DATA=FILE.tsv (a "sentence" column) N=COUNT, e.g. DATA=../shared/glue/SST-2/dev.tsv N=400.
 Folders: `powerbert export --model M --output D` then `powerbert export --model D --output D-int8 --quantize int8`
 (`--plain` for the plain model's fused graph); a search folder exports too (speed depends on the configuration only).
 """
 import csv
 import glob
+import os
 import sys
 import time
 
@@ -16,7 +18,9 @@ from transformers import AutoTokenizer
 
 threads, paths = int(sys.argv[1]), sys.argv[2:]
 tok = AutoTokenizer.from_pretrained(paths[0])
-rows = list(csv.DictReader(open("../shared/imdb/test.tsv"), delimiter="\t"))[:64]
+data, count = os.environ.get("DATA", "../shared/imdb/test.tsv"), int(os.environ.get("N", 64))
+quoting = csv.QUOTE_NONE if "glue" in data else csv.QUOTE_MINIMAL  # GLUE's files quote nothing; IMDB as before
+rows = list(csv.DictReader(open(data), delimiter="\t", quoting=quoting))[:count]
 encs = [tok(r["sentence"], truncation=True, max_length=512, return_tensors="np") for r in rows]
 sessions = []
 for p in paths:

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/../.."
 export GLUE_DIR="$(cd .. && pwd)/shared/glue" RAY_USAGE_STATS_ENABLED=0
 P=.venv/bin/powerbert
-OUT=docs/serve/ingress
+OUT=${OUT:-docs/serve/ingress}
 ONGOING=${ONGOING:-32} QUEUED=${QUEUED:-8} QUEUE_MS=${QUEUE_MS:-0}
 TAG=ongoing$ONGOING-queued$QUEUED$([ "$QUEUE_MS" = 0 ] || echo "-${QUEUE_MS}ms")
 $P serve --model runs/serve/power-int8 --port 8600 --replicas 2 --threads 1 --max-queued $QUEUED \

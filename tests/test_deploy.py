@@ -173,6 +173,19 @@ def test_plain_and_int8_exports(bert_export, tmp_path):
     int8 = ORTModelForSequenceClassification.from_pretrained(tmp_path / "int8")
     logits = int8(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
     assert (logits - expected_power).abs().max() < 0.05  # int8 weights: close, not equal
+    # 7-bit weights: every quantized weight within [-64, 64] (ONNX Runtime's symmetric 7-bit range), still close
+    record = export(root / "onnx", tmp_path / "int8-w7", quantize="int8-w7")
+    assert record["precision"] == "int8" and record["quantization"] == "dynamic, 7-bit weights"
+    graph = onnx.load(str(tmp_path / "int8-w7" / "model_quantized.onnx")).graph
+    weights = {init.name: onnx.numpy_helper.to_array(init) for init in graph.initializer}
+    quantized = [weights[node.input[1]] for node in graph.node if node.op_type == "MatMulInteger"]
+    assert quantized and all(w.min() >= -64 and w.max() <= 64 for w in quantized)
+    assert max(int(abs(w).max()) for w in quantized) > 32  # the range is used, not a coarser scale by accident
+    logits = ORTModelForSequenceClassification.from_pretrained(tmp_path / "int8-w7")(
+        input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+    assert (logits - expected_power).abs().max() < 0.05
+    with pytest.raises(PowerBertError, match="OpenVINO takes"):
+        export(root / "onnx", tmp_path / "ov-w7", quantize="int8-w7", runtime="openvino")
 
 
 def test_the_onnx_model_runs_in_a_transformers_pipeline(bert_export):

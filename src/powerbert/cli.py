@@ -148,8 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "config, power_config.json, tokenizer)")
     export.add_argument("--runtime", choices=["onnxruntime", "openvino"], default="onnxruntime",
                         help="onnxruntime (model.onnx) or openvino (openvino_model.xml/.bin); default onnxruntime")
-    export.add_argument("--quantize", choices=["int8"],
-                        help="int8: dynamic quantization on ONNX Runtime, NNCF static quantization on OpenVINO")
+    export.add_argument("--quantize", choices=["int8", "int8-w7"],
+                        help="int8: dynamic quantization on ONNX Runtime, NNCF static quantization on OpenVINO; "
+                        "int8-w7: ONNX Runtime with 7-bit weights, which CPUs without VNNI (AVX2) add up without "
+                        "overflow: check both on your dev set there")
     export.add_argument("--plain", action="store_true", help="export the classifier without elimination (the baseline; "
                         "for ONNX Runtime as its fused transformer graph, optimum's --optimize O2 way)")
     export.add_argument("--no-fuse", action="store_true", help="--plain for ONNX Runtime: the torch.export graph, "

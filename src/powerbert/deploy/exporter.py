@@ -29,7 +29,7 @@ logger = logging.getLogger("powerbert")
 
 EXPORT_CONFIG = "export_config.json"
 RUNTIMES = ("onnxruntime", "openvino")
-QUANTIZATIONS = ("int8",)
+QUANTIZATIONS = ("int8", "int8-w7")
 ONNX_FILES = {"fp32": "model.onnx", "int8": "model_quantized.onnx"}
 
 
@@ -38,7 +38,9 @@ def check_export_options(runtime: str, quantize: str | None, calibrated: bool) -
     if runtime not in RUNTIMES:
         raise PowerBertError(f"--runtime {runtime!r} is not supported; choose {' or '.join(RUNTIMES)}")
     if quantize not in (None, *QUANTIZATIONS):
-        raise PowerBertError(f"--quantize {quantize!r} is not supported; choose int8")
+        raise PowerBertError(f"--quantize {quantize!r} is not supported; choose {' or '.join(QUANTIZATIONS)}")
+    if quantize == "int8-w7" and runtime != "onnxruntime":
+        raise PowerBertError("--quantize int8-w7 (7-bit weights) is ONNX Runtime's; OpenVINO takes --quantize int8")
     static = runtime == "openvino" and quantize == "int8"
     if static and not calibrated:
         raise PowerBertError("--runtime openvino --quantize int8 calibrates on real inputs: pass --calibration-task "
@@ -94,7 +96,8 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
            calibration: list[dict[str, np.ndarray]] | None = None, fuse: bool = True) -> dict:
     """Export a PoWER model folder for `runtime` (fp32, or int8 with `quantize="int8"`) into a self-contained folder.
 
-    int8 is ONNX Runtime's dynamic quantization, or for OpenVINO NNCF's static quantization calibrated on
+    int8 is ONNX Runtime's dynamic quantization ("int8-w7": with 7-bit weights), or for OpenVINO NNCF's static
+    quantization calibrated on
     `calibration` (one tokenized input per item, (1, length) int64 arrays). plain=True exports the wrapped
     classifier without elimination: the baseline to compare against; for ONNX Runtime (fuse=True) as ONNX
     Runtime's fused transformer graph, the fastest plain graph. model_dir may also be an fp32 ONNX Runtime
@@ -119,9 +122,11 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
         config, power_config = model.config, (model.power_config if retention is not None else None)
     token_types = uses_token_types(config)
     embedding = is_embedding_folder(model_dir)
-    precision = quantize or "fp32"
+    precision = "int8" if quantize else "fp32"
     file_name = ONNX_FILES[precision] if runtime == "onnxruntime" else OPENVINO_FILE
     quantization = {"onnxruntime": "dynamic", "openvino": "nncf static"}[runtime] if quantize else None
+    if quantize == "int8-w7":
+        quantization += ", 7-bit weights"
     record = {
         "format": "onnx" if runtime == "onnxruntime" else "openvino", "runtime": runtime, "file_name": file_name,
         "precision": precision, "quantization": quantization,
@@ -149,7 +154,7 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
                 convert_to_openvino(graph, tmp / file_name, calibration)
             elif quantize:
                 logger.info("quantizing to int8 (ONNX Runtime dynamic quantization)")
-                quantize_onnx_int8(graph, tmp / file_name)
+                quantize_onnx_int8(graph, tmp / file_name, reduce_range=quantize == "int8-w7")
             else:
                 os.replace(graph, tmp / file_name)
         config.save_pretrained(tmp)

@@ -37,7 +37,7 @@ from .timing import (
     time_interleaved,
 )
 
-DEFAULT_VARIANTS = ",".join(name for name in VARIANTS if name != "plain-padded")
+DEFAULT_VARIANTS = ",".join(name for name in VARIANTS if name != "plain-padded" and not name.endswith("int8w7"))
 SYNTHETIC_VARIANTS = ("plain", "plain-padded", "power")
 
 
@@ -48,7 +48,7 @@ def add_bench_parser(commands) -> None:
     add_task_options(bench)  # the dev set that is timed: a GLUE task's, or your own data's validation split
     bench.add_argument("--seed", type=int, default=42, help="your own data: the seed that carved its validation split")
     bench.add_argument("--variants", default=DEFAULT_VARIANTS,
-                       help=f"comma-separated, from {', '.join(VARIANTS)} (default: all but plain-padded)")
+                       help=f"comma-separated, from {', '.join(VARIANTS)} (default: all but plain-padded and the -int8w7 ones)")
     bench.add_argument("--calibration-samples", type=int, default=300,
                        help="training inputs that calibrate the OpenVINO int8 variants (default 300)")
     bench.add_argument("--max-seq-length", type=int, help="padded length of plain-padded (default: the model's search length)")

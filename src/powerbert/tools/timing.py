@@ -24,6 +24,7 @@ from ..algorithm.retention import PowerConfig, encoder_flops
 from ..cpu_memory import keep_freed_memory
 
 # name -> (PoWER or plain, runtime, precision, padding); "-ov" is OpenVINO, whose bf16 is a run-time hint;
+# "-int8w7" is ONNX Runtime's int8 with 7-bit weights (for CPUs without VNNI);
 # "-onednn" is PyTorch with its fp32 Linear layers on oneDNN's kernels (deploy/torch_kernels.py)
 VARIANTS: dict[str, tuple[str, str, str, str]] = {
     "plain-padded": ("plain", "torch", "fp32", "padded"),
@@ -34,6 +35,7 @@ VARIANTS: dict[str, tuple[str, str, str, str]] = {
             ("", "torch", "fp32"), ("-onednn", "torch-onednn", "fp32"), ("-int8", "torch", "int8"),
             ("-bf16", "torch", "bf16"),
             ("-ort", "onnxruntime", "fp32"), ("-ort-int8", "onnxruntime", "int8"),
+            ("-ort-int8w7", "onnxruntime", "int8-w7"),
             ("-ov", "openvino", "fp32"), ("-ov-bf16", "openvino", "bf16"), ("-ov-int8", "openvino", "int8"),
         )
     },
@@ -46,7 +48,7 @@ def export_key(name: str) -> tuple[str, str, str | None] | None:
     kind, runtime, precision, _ = VARIANTS[name]
     if runtime.startswith("torch"):
         return None
-    return kind, runtime, "int8" if precision == "int8" else None
+    return kind, runtime, precision if precision.startswith("int8") else None
 
 
 def cpu_description() -> dict:
@@ -176,7 +178,7 @@ def load_variant(name: str, spec: dict):
 
 def precision_run(model, precision: str) -> str:
     """The precision a variant actually ran at: OpenVINO may ignore a bf16 hint on a CPU without bf16 units."""
-    return precision if precision == "int8" else getattr(model, "inference_precision", precision)
+    return precision if precision.startswith("int8") else getattr(model, "inference_precision", precision)
 
 
 def time_pass(model, batches: list[dict]) -> tuple[list[float], np.ndarray]:

@@ -110,38 +110,6 @@ def test_merged_pooling_answers_an_input_alone_as_in_a_padded_batch():
     assert not Path("no-such-folder").exists()
 
 
-def test_merged_vectors_know_the_tokens_they_stand_for():
-    power = PowerEmbeddingModel(tiny_encoder(), PowerConfig([6, 4, 3], metadata={"pool_weights": "merged"})).eval()
-    lengths = [11, 5, 8]
-    ids, mask = padded_batch(lengths)
-    with torch.no_grad():
-        hidden, _, weights, stands_for = power.encode(ids, mask, pool_weights="merged", members=True)
-    assert stands_for.shape == (3, 3, 11)
-    torch.testing.assert_close(stands_for.sum(-1), torch.ones(3, 3))  # each kept vector: an average of tokens
-    # weighted by the tokens each stands for, every real token counts once, padding never
-    torch.testing.assert_close((weights[..., None] * stands_for).sum(1), mask.float())
-    # each token in one group: its share is 1 / the group's size
-    shares = stands_for[stands_for > 0]
-    torch.testing.assert_close(shares, (1 / weights[..., None].expand_as(stands_for))[stands_for > 0])
-    with pytest.raises(PowerBertError, match="merged"):
-        power.encode(ids, mask, pool_weights="kept", members=True)
-
-
-def test_token_targets_are_met_by_the_plain_model_and_missed_after_elimination():
-    encoder = tiny_encoder()
-    ids, mask = padded_batch([11, 5, 8])
-    with torch.no_grad():
-        tokens = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        pooled = (tokens * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-        losses = {}
-        for retention in ([11, 11, 11], [6, 4, 3]):
-            power = PowerEmbeddingModel(encoder, PowerConfig(retention, metadata={"pool_weights": "merged"})).eval()
-            plain_loss = power(ids, mask, labels=pooled).loss
-            losses[retention[-1]] = (power(ids, mask, labels=pooled, token_labels=tokens).loss - plain_loss).item()
-    assert abs(losses[11]) < 1e-5  # keeping every vector: each one is its own token's target
-    assert losses[3] > 1e-3  # after merging, the groups' vectors are not the plain model's means
-
-
 def test_carried_pooling_averages_every_token_each_as_it_was_when_eliminated():
     encoder = tiny_encoder()
     carried = PowerEmbeddingModel(encoder, PowerConfig([6, 4, 3], metadata={"pool_weights": "carried"})).eval()
@@ -207,15 +175,6 @@ def test_distillation_meets_its_target_and_writes_a_sentence_transformer(tmp_pat
                             StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None, pool_weights="kept")
     assert kept["retention"] == summary["retention"] and "search" not in kept["stage_seconds"]
     assert PowerEmbeddingModel.from_pretrained(tmp_path / "kept" / "power").power_config.metadata["pool_weights"] == "kept"
-    # the same search re-trained on the plain model's token vectors as well
-    shutil.copytree(tmp_path / "out" / "search", tmp_path / "tokens" / "search")
-    tokens = run_distillation(str(teacher_dir), texts(96), texts(16, seed=1), tmp_path / "tokens",
-                              StageOptions(2, 1e-3, 8), StageOptions(1, 1e-3, 8), 0.6, 0.0, None, token_targets=True)
-    assert tokens["token_targets"] and tokens["retention"] == summary["retention"]
-    assert 0 < tokens["retrain_dev"]["cosine"] <= 1
-    with pytest.raises(PowerBertError, match="merged"):
-        run_distillation(str(teacher_dir), ["a"], ["b"], tmp_path / "never", StageOptions(1, 1e-3, 8),
-                         StageOptions(1, 1e-3, 8), 0.5, 0.0, None, pool_weights="kept", token_targets=True)
 
 
 def test_embed_and_evaluate_cli_give_one_line_errors(tmp_path, teacher_dir, capsys):

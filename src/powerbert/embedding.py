@@ -77,31 +77,20 @@ class PowerEmbeddingModel(PowerModel):
     def token_embeddings(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                          token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The last layer's kept vectors (batch, kept, hidden) and their pooling weights (batch, kept)."""
-        hidden, _, weights, _ = self.encode(input_ids, attention_mask, token_type_ids,
-                                            pool_weights=self.power_config.metadata["pool_weights"])
+        hidden, _, weights = self.encode(input_ids, attention_mask, token_type_ids,
+                                         pool_weights=self.power_config.metadata["pool_weights"])
         return hidden, weights
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                token_labels: torch.Tensor | None = None) -> EmbeddingOutput:
+                token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> EmbeddingOutput:
         """Pooled embeddings; with labels (the plain model's embeddings of the same texts), the distillation loss
-        1 - cosine similarity, averaged over the batch. With token_labels (the plain model's last-layer token
-        vectors, batch, seq, hidden; merged pooling), each kept vector is also pulled towards the plain model's
-        mean over the tokens it stands for (squared error relative to that mean's, weighted by the tokens):
-        where every kept vector meets it, the pooled embedding is the plain one."""
-        hidden, _, weights, stands_for = self.encode(input_ids, attention_mask, token_type_ids,
-                                                     pool_weights=self.power_config.metadata["pool_weights"],
-                                                     members=token_labels is not None)
+        1 - cosine similarity, averaged over the batch."""
+        hidden, weights = self.token_embeddings(input_ids, attention_mask, token_type_ids)
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
             pooled = (hidden * weights[..., None]).sum(dim=1) / weights.sum(dim=1, keepdim=True).clamp_min(1e-9)
         loss = None if labels is None else (1 - F.cosine_similarity(pooled, labels.to(pooled.dtype), dim=-1)).mean()
-        if token_labels is not None and loss is not None:
-            # columns that were padding in every row were trimmed off the inputs: trim the targets alike
-            targets = stands_for @ token_labels[:, :stands_for.shape[-1]].to(hidden.dtype)
-            error = (hidden - targets).pow(2).sum(-1) / targets.pow(2).sum(-1).clamp_min(1e-9)
-            loss = loss + (error * weights).sum() / weights.sum().clamp_min(1e-9)
         return EmbeddingOutput(loss=loss, embeddings=pooled)
 
     def save_pretrained(self, directory: str | os.PathLike, tokenizer=None, max_seq_length: int | None = None,

@@ -124,26 +124,22 @@ class PowerModel(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
     ) -> SequenceClassifierOutput:
-        hidden, _, _, _ = self.encode(input_ids, attention_mask, token_type_ids)
+        hidden, _, _ = self.encode(input_ids, attention_mask, token_type_ids)
         logits = self.adapter.classify(hidden)
         loss = self._loss(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
     def encode(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None, pool_weights: str | None = None, members: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        token_type_ids: torch.Tensor | None = None, pool_weights: str | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """The last layer's vectors (batch, kept, hidden), their mask (None: no padding) and, when pool_weights
         is asked for, a pooling weight per vector (batch, kept): "kept" weighs every kept vector 1; "absorbed"
         moves each eliminated vector's weight onto the kept ones it attended to; "merged" averages each eliminated
         vector itself into the kept vector most like it, weighs each by the tokens it stands for, and lets later
         layers attend to it in proportion (ToMe's merging and proportional attention); "carried" returns every input
         position (batch, seq, hidden), each eliminated vector as it entered the layer that removed it, weighed
-        1 like the kept ones. In the search, all are the vectors' soft retention in the last layer. With members
-        (merged pooling, hard Extract), also the input tokens each last-layer vector stands for (batch, kept, seq;
-        each row an average over its tokens), else None."""
-        if members and (pool_weights != "merged" or self.soft_extract is not None):
-            raise PowerBertError("the tokens each vector stands for are tracked for merged pooling with hard Extract")
+        1 like the kept ones. In the search, all are the vectors' soft retention in the last layer."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         exporting = torch.compiler.is_exporting()
@@ -162,7 +158,6 @@ class PowerModel(nn.Module):
         by_length = self.power_config.mode == "fraction" if self.soft_extract is None else self.soft_extract[0].relative
         lengths = mask.sum(dim=1) if by_length and mask is not None else None
         weights = None if pool_weights is None else attention_mask.to(hidden.dtype)
-        stands_for = torch.diag_embed(attention_mask.to(hidden.dtype)) if members else None
         for j, layer in enumerate(self.encoder_layers):
             if self.soft_extract is not None:
                 hidden, soft = self._soft_layer(j, layer, hidden, mask, positions, lengths)
@@ -171,12 +166,12 @@ class PowerModel(nn.Module):
             else:
                 if carry is not None:  # every vector's state on entering layer j; the ones it keeps move on
                     carry = carry_forward(carry, positions, hidden, mask)
-                hidden, mask, positions, weights, stands_for = self._layer(
-                    j, layer, hidden, mask, positions, lengths, input_ids.shape[1], exporting, weights,
-                    pool_weights=pool_weights, stands_for=stands_for)
+                hidden, mask, positions, weights = self._layer(j, layer, hidden, mask, positions, lengths,
+                                                               input_ids.shape[1], exporting, weights,
+                                                               pool_weights=pool_weights)
         if carry is not None:
-            return carry_forward(carry, positions, hidden, mask), attention_mask, attention_mask.to(hidden.dtype), None
-        return hidden, mask, weights, stands_for
+            return carry_forward(carry, positions, hidden, mask), attention_mask, attention_mask.to(hidden.dtype)
+        return hidden, mask, weights
 
     def _keep(self, j: int, lengths: torch.Tensor | None, input_width):
         """Vectors layer j keeps: the batch's count (the largest one in fraction mode, from the input's width,
@@ -194,10 +189,10 @@ class PowerModel(nn.Module):
     def _layer(
         self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None,
         positions: torch.Tensor | None, lengths: torch.Tensor | None, input_width, exporting: bool,
-        weights: torch.Tensor | None = None, pool_weights: str | None = None, stands_for: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        weights: torch.Tensor | None = None, pool_weights: str | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """One encoder layer with hard Extract between its attention and feed-forward blocks; pooling weights
-        and the tokens each vector stands for (if any) travel with the vectors."""
+        (if any) travel with the vectors."""
         retention, rows = self._keep(j, lengths, input_width)
         merge = pool_weights == "merged" and weights is not None
         # merged vectors get attention in proportion to the tokens they stand for
@@ -207,11 +202,8 @@ class PowerModel(nn.Module):
                                               key_bias=size_bias)
             hidden = self.adapter.attention_output(layer, context, hidden[:, :1])
             cls_position = None if positions is None else positions[:, :1]
-            if stands_for is not None:  # [CLS] now stands for every token
-                stands_for = (weights[..., None] * stands_for).sum(dim=1, keepdim=True) / weights.sum(
-                    dim=1, keepdim=True)[..., None]
             weights = None if weights is None else weights.sum(dim=1, keepdim=True)
-            return self.adapter.feed_forward(layer, hidden), None, cls_position, weights, stands_for  # no padding
+            return self.adapter.feed_forward(layer, hidden), None, cls_position, weights  # no padding left
         # sym_min keeps the width symbolic when exporting, so the graph eliminates for any input length.
         keep = torch.sym_min(retention, hidden.shape[1])
         eliminate = exporting or keep < hidden.shape[1] or rows is not None
@@ -224,7 +216,6 @@ class PowerModel(nn.Module):
                 kept = select_kept(scores, keep)
                 mix, weights = merge_weights(weights, hidden, kept)
                 context, hidden = mix @ context, mix @ hidden
-                stands_for = None if stands_for is None else mix @ stands_for
                 mask, positions = gather_positions(kept, mask, positions)
             else:
                 if weights is not None and pool_weights == "absorbed" and attention is not None:
@@ -234,7 +225,7 @@ class PowerModel(nn.Module):
             if weights is not None and mask is not None:
                 weights = weights * mask  # fraction mode: vectors ranked beyond an input's own count are masked
         hidden = self.adapter.attention_output(layer, context, hidden)
-        return self.adapter.feed_forward(layer, hidden), mask, positions, weights, stands_for
+        return self.adapter.feed_forward(layer, hidden), mask, positions, weights
 
     def _soft_layer(
         self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,

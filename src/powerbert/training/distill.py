@@ -3,8 +3,6 @@ a PoWER embedding model on unlabeled text, the plain model's embeddings of the s
 
 The loss is 1 - cosine similarity between the PoWER embedding and the plain one (embedding.PowerEmbeddingModel),
 plus the FLOP budget's constraint in the search. Any text column serves: a user's own corpus, reviews, queries.
-With token targets, re-training also pulls each kept vector towards the plain model's mean over the tokens it
-stands for (TokenTargetsTrainer).
 """
 
 import json
@@ -14,9 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import torch
 from datasets import Dataset
-from transformers import DataCollatorWithPadding, PreTrainedModel, Trainer
+from transformers import DataCollatorWithPadding
 
 from ..algorithm.budget import DEFAULT_SHAPE
 from ..algorithm.retention import PowerConfig
@@ -89,36 +86,16 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(-1)
 
 
-class TokenTargetsTrainer(Trainer):
-    """Re-training whose batches also carry the plain encoder's last-layer token vectors (`token_labels`), computed
-    on the fly by a frozen copy of it: per-token targets for every kept vector, on top of the pooled embedding."""
-
-    def __init__(self, *args, teacher_model: PreTrainedModel, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.teacher = teacher_model.eval().requires_grad_(False)
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if model.training:
-            self.teacher.to(inputs["input_ids"].device)
-            with torch.no_grad():
-                features = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-                inputs = {**inputs, "token_labels": self.teacher(**features).last_hidden_state}
-        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
-
-
 def run_distillation(teacher_path: str, train: list[str], dev: list[str], output_dir: Path,
                      search_stage: StageOptions, retrain_stage: StageOptions, target_flops: float | None,
                      lambda_: float, lr_retention: float | None, max_seq_length: int | None = None,
                      mode: str = "count", pool_weights: str | None = None, seed: int = 42,
-                     budget_shape: str = DEFAULT_SHAPE, token_targets: bool = False) -> dict:
+                     budget_shape: str = DEFAULT_SHAPE) -> dict:
     """Search and re-train a PoWER embedding model from the plain sentence-transformers model at teacher_path;
     resumable (a finished stage is skipped). Writes <output_dir>/search, /power (sentence-transformers folders)
-    and summary.json. pool_weights None: "merged" in count mode (the best measured), "carried" in fraction mode.
-    token_targets: re-train on the plain model's token vectors too (merged pooling)."""
+    and summary.json. pool_weights None: "merged" in count mode (the best measured), "carried" in fraction mode."""
     pool_weights = pool_weights or ("carried" if mode == "fraction" else "merged")
     check_pool_weights(pool_weights, mode)  # before any work, not after the teacher's encodings
-    if token_targets and pool_weights != "merged":
-        raise PowerBertError("--token-targets needs merged pooling (--pool-weights merged)")
     teacher = load_sentence_transformer(teacher_path)
     encoder = load_encoder(teacher_path)
     # the tokenizer as saved: sentence-transformers lowers a loaded tokenizer's limit to its max_seq_length
@@ -132,8 +109,7 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
     summary_path = output_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     summary.update(teacher=str(teacher_path), max_seq_length=max_seq_length, train_texts=len(train),
-                   dev_texts=len(dev), target_flops=target_flops, budget_shape=budget_shape, seed=seed,
-                   token_targets=token_targets, **metadata)
+                   dev_texts=len(dev), target_flops=target_flops, budget_shape=budget_shape, seed=seed, **metadata)
     seconds = summary.setdefault("stage_seconds", {})
     search_dir, power_dir = output_dir / "search", output_dir / "power"
     if not (search_dir / "power_config.json").is_file():
@@ -148,9 +124,8 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
         start = time.time()
         searched = PowerConfig.from_pretrained(search_dir)
         searched.metadata.update(metadata)  # the pooling asked for now: a search can be re-trained with another
-        extra = dict(trainer_cls=TokenTargetsTrainer, teacher_model=load_encoder(teacher_path)) if token_targets else {}
         summary["retrain_dev"] = retrain(str(search_dir), data, power_dir, retrain_stage, seed, searched,
-                                         model_class=PowerEmbeddingModel, **extra)
+                                         model_class=PowerEmbeddingModel)
         seconds["retrain"] = round(time.time() - start, 1)
     power = PowerEmbeddingModel.from_pretrained(power_dir)
     summary["retention"] = power.power_config.retention

@@ -145,8 +145,6 @@ def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: i
         greater_is_better=True,
         seed=seed,
         data_seed=seed,
-        # the targets every batch carries (an embedding model's token_labels are added while training only)
-        label_names=["labels"],
         logging_steps=50,
         report_to="none",
         disable_tqdm=False,
@@ -355,18 +353,17 @@ def budget_report(config: PowerConfig) -> dict:
 
 def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, seed: int = 42,
             power_config: PowerConfig | None = None, model_class: type[PowerModel] = PowerModel,
-            teacher: str | None = None, trainer_cls: type[Trainer] = Trainer, **trainer_options) -> dict:
+            teacher: str | None = None) -> dict:
     """Stage 3: re-train with hard Extract layers from the search weights; keeps the best dev epoch.
     model_class: the kind of PoWER model the search wrote (a classifier, or embedding.PowerEmbeddingModel).
     teacher: a model folder (the stage-1 model) whose outputs on the training inputs are the targets instead of
-    the gold labels (knowledge distillation: soft targets for classes, its scores for a regression).
-    trainer_cls and trainer_options: a Trainer that adds to the loss (embedding distillation's token targets)."""
+    the gold labels (knowledge distillation: soft targets for classes, its scores for a regression)."""
     torch.manual_seed(seed)
     power = model_class.from_pretrained(search_dir)
     if power_config is not None:
         power.set_retention(power_config)
     work_dir = Path(str(output_dir) + ".checkpoints")
-    trainer = _trainer(power, data, stage, work_dir, seed, keep_best=True, trainer_cls=trainer_cls, **trainer_options)
+    trainer = _trainer(power, data, stage, work_dir, seed, keep_best=True)
     if teacher is not None:
         trainer.train_dataset = soft_targets(teacher, data)
     _train(trainer, work_dir)

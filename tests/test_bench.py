@@ -74,3 +74,14 @@ def test_a_variant_that_fails_in_its_process_gives_a_one_line_error(tmp_path):
                                                     "examples": str(tmp_path / "examples.json"), "batch_sizes": [1]}))
     with pytest.raises(PowerBertError, match=r"^timing variant power failed: \w+Error: .*missing"):
         _run_rounds(["power"], tmp_path, repeats=1)
+
+
+@pytest.mark.parametrize("extensions, with_7bit", [(["avx2"], True), (["avx2", "avx512f", "avx512_vnni"], False),
+                                                   (["avx2", "avx_vnni"], False)])
+def test_default_variants_take_7bit_int8_only_on_a_cpu_without_vnni(monkeypatch, extensions, with_7bit):
+    from powerbert.tools import bench
+
+    monkeypatch.setattr(bench, "cpu_description", lambda: {"model": "test", "extensions": extensions})
+    variants = bench.default_variants().split(",")
+    assert ("power-ort-int8w7" in variants and "plain-ort-int8w7" in variants) == with_7bit
+    assert "plain-padded" not in variants and {"plain", "power", "plain-ort-int8", "power-ort-int8"} <= set(variants)

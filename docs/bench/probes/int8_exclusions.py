@@ -2,8 +2,9 @@
 
 Which products lose the most on a CPU without VNNI: the feed-forward block's second product (its input, GELU's
 output, has the widest range), its first, the attention projections, or none (what `powerbert export --quantize
-int8` writes), 7-bit weights, and the feed-forward block of one layer at a time (the weight products come in
-layer order, six a layer: query, key, value, output, and the two of the feed-forward block). Run from the repository root after `powerbert export --model MODEL --output DIR`:
+int8` writes), 7-bit weights, and the feed-forward block of one layer at a time (every layer has one product of
+each feed-forward shape, in layer order; [CLS]-only layers have fewer attention products, so those do not count
+layers). Run from the repository root after `powerbert export --model MODEL --output DIR`:
 python docs/bench/probes/int8_exclusions.py DIR TASK
 """
 import json
@@ -35,9 +36,8 @@ groups = {  # by weight shape: (hidden, 4 hidden) feeds GELU, (4 hidden, hidden)
     "ffn-both": [n for n, s in matmuls if s and max(s) > hidden],
     "attention": [n for n, s in matmuls if s == (hidden, hidden)],
 }
-weighted = [n for n, s in matmuls if s is not None]
-for layer in range(len(weighted) // 6):
-    groups[f"ffn of layer {layer + 1}"] = weighted[6 * layer + 4: 6 * layer + 6]
+for layer, pair in enumerate(zip(groups["ffn-in"], groups["ffn-out"])):
+    groups[f"ffn of layer {layer + 1}"] = list(pair)
 fp32 = predict(load_exported(folder), data, 32)
 print(f"fp32: {data.metrics(fp32, labels)}")
 trial = folder.parent / (folder.name + "-trial")

@@ -97,11 +97,11 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
     """Export a PoWER model folder for `runtime` (fp32, or int8 with `quantize="int8"`) into a self-contained folder.
 
     int8 is ONNX Runtime's dynamic quantization ("int8-w7": with 7-bit weights), or for OpenVINO NNCF's static
-    quantization calibrated on
-    `calibration` (one tokenized input per item, (1, length) int64 arrays). plain=True exports the wrapped
-    classifier without elimination: the baseline to compare against; for ONNX Runtime (fuse=True) as ONNX
-    Runtime's fused transformer graph, the fastest plain graph. model_dir may also be an fp32 ONNX Runtime
-    export: its graph is then quantized or converted to OpenVINO as it is, without tracing the model again.
+    quantization calibrated on `calibration` (one tokenized input per item, (1, length) int64 arrays). plain=True
+    exports the wrapped classifier without elimination: the baseline to compare against; for ONNX Runtime
+    (fuse=True) as ONNX Runtime's fused transformer graph, the fastest plain graph. model_dir may also be an fp32
+    ONNX Runtime export: its graph is then quantized or converted to OpenVINO as it is, without tracing the model
+    again.
     Returns what export_config.json records.
     """
     output = Path(output)

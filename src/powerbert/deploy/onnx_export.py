@@ -159,7 +159,7 @@ def quantize_onnx_int8(source: Path, target: Path, reduce_range: bool = False) -
     (docs/bench/probes/ort_int8_options.py). reduce_range (7-bit weights, ONNX Runtime's advice for CPUs without
     VNNI, whose u8 x s8 products are added in pairs into 16 bits) is a choice, not the default: on such a CPU it
     lost a point on IMDB (docs/bench/probes/int8_reduce_range.py) and kept SST-2 within the point where 8-bit
-    weights lost 1.3-1.7 (docs/bench/probes/int8_exclusions.py).
+    weights lost 1.3-2.1 (docs/bench/probes/int8_exclusions.py, docs/benchmark.md).
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -38,6 +38,7 @@ from .timing import (
     time_interleaved,
 )
 
+SYNTHETIC_VARIANTS = ("plain", "plain-padded", "power")
 
 
 def default_variants() -> str:
@@ -46,8 +47,6 @@ def default_variants() -> str:
     vnni = {"avx512_vnni", "avx_vnni"} & set(cpu_description()["extensions"])
     return ",".join(name for name in VARIANTS
                     if name != "plain-padded" and not (vnni and name.endswith("int8w7")))
-
-SYNTHETIC_VARIANTS = ("plain", "plain-padded", "power")
 
 
 def add_bench_parser(commands) -> None:

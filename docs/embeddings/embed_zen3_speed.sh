@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Speed of the merged models of the AVX2 machine (targets 0.5, 0.7 and 0.85; embed_token_targets.sh at commit b098d9e,
-# and the same with --target-flops 0.7 and 0.85): SentenceTransformer.encode on the 2,910 STS-B dev sentences at batch 1 and
-# 32, 3 rounds alternating with the plain model, 2 threads. Needs the CPU to itself.
+# Speed of the merged models of the AVX2 machine (targets 0.5, 0.7 and 0.85, embed_merged_targets.sh):
+# SentenceTransformer.encode on the 2,910 STS-B dev sentences at batch 1 and 32, 3 rounds alternating with the
+# plain model, 2 threads. Needs the CPU to itself.
 set -u
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=2

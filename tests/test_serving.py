@@ -106,10 +106,9 @@ def test_an_input_that_waited_past_max_queue_ms_is_not_run_and_its_request_gets_
             return (await Classifier.classify(self, [item]))[0]
 
     replica = OneAtATime(str(shared_bert_export / "onnx"), {"max_queue_ms": 50.0, "max_wait_ms": 5.0})
-    encoded = replica.encode(parse_request(json.dumps({"inputs": [["a fine film"], ["dull"]]}).encode(), 8))
     now = time.perf_counter()
-    fresh, stale = replica._run(encoded, [now, now - 0.2])  # the second arrived 200 ms ago
-    np.testing.assert_allclose(fresh, replica._run(encoded[:1], [now])[0], atol=1e-6)
+    fresh, stale = replica._run([(now, ("a fine film",), False), (now - 0.2, ("dull",), False)])  # 200 ms ago
+    np.testing.assert_allclose(fresh, replica._run([(now, ("a fine film",), False)])[0], atol=1e-6)
     assert stale is None
     assert asyncio.run(replica.predict(b'{"inputs": "a fine film"}'))[0]["label"] in LABELS.values()  # in time: answered
     replica.options.max_queue_ms = 1e-6  # nothing starts that soon
@@ -171,9 +170,10 @@ def test_predict_answers_a_text_a_pair_and_a_batch_like_the_local_model(server):
     assert status == 200 and [x["label"] for x in single] == sorted(LABELS.values(), key=lambda l: -dict(
         (LABELS[i], p) for i, p in enumerate(_local(folder, ["dull and dull"])))[l])
     status, batch = _post(base + "/predict", json.dumps({"inputs": [["a film", "dull"], "fine", "a fine film and a"]}).encode())
-    assert status == 200 and len(batch) == 3
-    assert {x["label"]: x["score"] for x in batch[0]} == pytest.approx(
-        {LABELS[i]: p for i, p in enumerate(_local(folder, ["a film", "dull"]))}, abs=1e-5)
+    assert status == 200 and len(batch) == 3  # a pair and two texts of other lengths, tokenized and padded together
+    for got, texts in zip(batch, [["a film", "dull"], ["fine"], ["a fine film and a"]]):
+        assert {x["label"]: x["score"] for x in got} == pytest.approx(
+            {LABELS[i]: p for i, p in enumerate(_local(folder, texts))}, abs=1e-5)
     status, raw = _post(base + "/predict", b'{"inputs": "fine", "raw_scores": true}')
     assert status == 200 and sum(x["score"] for x in raw) != pytest.approx(1.0)
 

@@ -106,9 +106,10 @@ def test_an_input_that_waited_past_max_queue_ms_is_not_run_and_its_request_gets_
             return (await Classifier.classify(self, [item]))[0]
 
     replica = OneAtATime(str(shared_bert_export / "onnx"), {"max_queue_ms": 50.0, "max_wait_ms": 5.0})
+    encoded = replica.encode(parse_request(json.dumps({"inputs": [["a fine film"], ["dull"]]}).encode(), 8))
     now = time.perf_counter()
-    fresh, stale = replica._run([(now, ("a fine film",), False), (now - 0.2, ("dull",), False)])  # 200 ms ago
-    np.testing.assert_allclose(fresh, replica._run([(now, ("a fine film",), False)])[0], atol=1e-6)
+    fresh, stale = replica._run(encoded, [now, now - 0.2])  # the second arrived 200 ms ago
+    np.testing.assert_allclose(fresh, replica._run(encoded[:1], [now])[0], atol=1e-6)
     assert stale is None
     assert asyncio.run(replica.predict(b'{"inputs": "a fine film"}'))[0]["label"] in LABELS.values()  # in time: answered
     replica.options.max_queue_ms = 1e-6  # nothing starts that soon

@@ -6,11 +6,10 @@ a bounded queue that answers 503 at once when full (`max_queued_requests`), and 
 of the replicas, HAProxy (Ray Serve's HAProxy ingress, where its binary is installed) rather than Ray's Python
 HTTP proxy: about twice the requests per second on 2 cores, and every request of an overload answered. Each
 input of a request joins Ray Serve's dynamic batch (`@serve.batch`: up to `max_batch_size` inputs, or what came
-within `max_wait_ms`); a batch is tokenized in one call, sorted by length and run in one thread, so the event
-loop keeps answering /health and /metrics while the tokenizer and the model work. With `max_queue_ms`, an input
-that has waited longer than that when its batch starts is neither tokenized nor run, and its request is answered
-503 at once (Triton's queue-policy timeout): under overload every answer then comes within that time plus one
-batch, instead of after the whole backlog.
+within `max_wait_ms`); a batch is sorted by length and run in one thread, so the event loop keeps answering
+/health and /metrics while the model works. With `max_queue_ms`, an input that has waited longer than that when
+its batch starts is not run and its request is answered 503 at once (Triton's queue-policy timeout): under
+overload every answer then comes within that time plus one batch, instead of after the whole backlog.
 """
 
 import asyncio
@@ -29,7 +28,7 @@ import numpy as np
 
 from ..architectures.adapters import max_input_length
 from ..errors import PowerBertError, first_line
-from .api import ApiError, answer, parse_request
+from .api import ApiError, Request, answer, parse_request
 
 logger = logging.getLogger("powerbert")
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -82,86 +81,58 @@ class Classifier:
         self.metrics = Metrics(replica=socket.gethostname() + f"-{os.getpid()}")
         self.compute = ThreadPoolExecutor(max_workers=1)  # one batch at a time, off the event loop
 
-    def _run(self, items: list[tuple[float, tuple[str, ...], bool]]) -> list[np.ndarray | int | None]:
-        """Logits of a batch of inputs (arrival time, texts, truncate): tokenized together, sorted by length and cut
-        into groups whose longest input is at most twice their shortest, so that no group pays much for padding.
-        An input whose request arrived more than max_queue_ms ago is neither tokenized nor run (None); one too long
-        for the model gets its token count instead of logits."""
+    def _run(self, encoded: list[dict], arrived: list[float]) -> list[np.ndarray | None]:
+        """Logits of a batch of tokenized inputs: sorted by length and cut into groups whose longest input is at
+        most twice their shortest, so that no group pays much for padding. An input whose request arrived more
+        than max_queue_ms ago is not run (None)."""
         import torch
 
         limit, now = self.options.max_queue_ms / 1000, time.perf_counter()
-        fresh = [i for i, (arrived, _, _) in enumerate(items) if not limit or now - arrived <= limit]
+        fresh = [i for i in range(len(encoded)) if not limit or now - arrived[i] <= limit]
         self.metrics.batch(len(fresh))
-        results: list = [None] * len(items)
-        encoded = dict(zip(fresh, self._tokenize([items[i] for i in fresh])))
-        for i, tokens in encoded.items():
-            if len(tokens["input_ids"]) > self.max_length:
-                results[i] = len(tokens["input_ids"])
-        order = sorted((i for i in fresh if results[i] is None), key=lambda i: len(encoded[i]["input_ids"]))
+        order = sorted(fresh, key=lambda i: len(encoded[i]["input_ids"]))
         groups: list[list[int]] = []
         for i in order:
             if groups and len(encoded[i]["input_ids"]) <= 2 * len(encoded[groups[-1][0]]["input_ids"]):
                 groups[-1].append(i)
             else:
                 groups.append([i])
+        logits: list = [None] * len(encoded)
         for group in groups:
-            batch = self._pad([encoded[i] for i in group])
+            batch = self.tokenizer.pad([encoded[i] for i in group], return_tensors="pt")
             with torch.inference_mode():
-                out = self.model(**{k: torch.from_numpy(v) for k, v in batch.items()})
+                out = self.model(**{k: v for k, v in batch.items() if k in MODEL_INPUTS})
             for row, i in zip(out.logits.float().numpy(), group):
-                results[i] = row
-        return results
+                logits[i] = row
+        return logits
 
-    def _tokenize(self, items: list[tuple[float, tuple[str, ...], bool]]) -> list[dict[str, list[int]]]:
-        """Each input's token ids (and mask, segment ids), one tokenizer call for all the single texts and one for
-        all the pairs (per truncate setting): the fast tokenizer's batch call costs far less per input than a
-        call per input."""
-        kinds: dict[tuple[int, bool], list[int]] = {}
-        for j, (_, texts, truncate) in enumerate(items):
-            kinds.setdefault((len(texts), truncate), []).append(j)
-        out: list = [None] * len(items)
-        for (width, truncate), where in kinds.items():
-            columns = [[items[j][1][c] for j in where] for c in range(width)]
-            tokens = self.tokenizer(*columns, truncation=truncate, max_length=self.max_length if truncate else None,
-                                    verbose=False)
-            names = [name for name in MODEL_INPUTS if name in tokens]
-            for k, j in enumerate(where):
-                out[j] = {name: tokens[name][k] for name in names}
-        return out
-
-    def _pad(self, rows: list[dict[str, list[int]]]) -> dict[str, np.ndarray]:
-        """Right-padded int64 arrays of a group of tokenized inputs."""
-        width = max(len(row["input_ids"]) for row in rows)
-        fill = {"input_ids": self.tokenizer.pad_token_id or 0, "token_type_ids": self.tokenizer.pad_token_type_id}
-        batch = {}
-        for name in rows[0]:
-            array = np.full((len(rows), width), fill.get(name, 0), dtype=np.int64)
-            for k, row in enumerate(rows):
-                array[k, : len(row[name])] = row[name]
-            batch[name] = array
-        return batch
-
-    async def classify(self, items: list[tuple[float, tuple[str, ...], bool]]) -> list[np.ndarray | int | None]:
+    async def classify(self, items: list[tuple[float, dict]]) -> list[np.ndarray | None]:
         """The dynamic batch (wrapped by serve.batch in `build_app`): every input of every request lands here,
-        with the time its request arrived and whether it may be truncated."""
-        return await asyncio.get_running_loop().run_in_executor(self.compute, self._run, list(items))
+        with the time its request arrived."""
+        arrived, encoded = zip(*items)
+        return await asyncio.get_running_loop().run_in_executor(self.compute, self._run, list(encoded), list(arrived))
+
+    def encode(self, request: Request) -> list[dict]:
+        """Each input tokenized once; one too long for the model without truncate is a 413."""
+        limit = self.max_length if request.truncate else None
+        encoded = [self.tokenizer(*texts, truncation=request.truncate, max_length=limit, verbose=False)
+                   for texts in request.sequences]
+        for i, tokens in enumerate(encoded):
+            if len(tokens["input_ids"]) > self.max_length:
+                raise ApiError(413, f"input {i} has {len(tokens['input_ids'])} tokens; the model takes at most "
+                               f"{self.max_length} (send truncate: true to cut it)")
+        return encoded
 
     async def predict(self, body: bytes, as_batch: bool = False) -> list:
-        """The answer to a request body; as_batch answers one input as a batch of one (a list of lists). An input
-        too long for the model without truncate is a 413."""
+        """The answer to a request body; as_batch answers one input as a batch of one (a list of lists)."""
         arrived = time.perf_counter()
         request = parse_request(body, self.options.max_inputs)
-        results = await asyncio.gather(*(self.classify((arrived, texts, request.truncate))
-                                         for texts in request.sequences))
-        for i, result in enumerate(results):
-            if isinstance(result, int):
-                raise ApiError(413, f"input {i} has {result} tokens; the model takes at most {self.max_length} "
-                               "(send truncate: true to cut it)")
-        if any(result is None for result in results):
+        logits = await asyncio.gather(*(self.classify((arrived, tokens)) for tokens in self.encode(request)))
+        if any(row is None for row in logits):
             raise ApiError(503, f"overloaded: the model did not start on this request within "
                            f"{self.options.max_queue_ms:g} ms; retry later", "overloaded")
         request.single = request.single and not as_batch
-        return answer(request, np.stack(results), self.id2label)
+        return answer(request, np.stack(logits), self.id2label)
 
 
 def build_app(model_dir: str, options: ServeOptions):

@@ -171,7 +171,7 @@ def test_predict_answers_a_text_a_pair_and_a_batch_like_the_local_model(server):
     assert status == 200 and [x["label"] for x in single] == sorted(LABELS.values(), key=lambda l: -dict(
         (LABELS[i], p) for i, p in enumerate(_local(folder, ["dull and dull"])))[l])
     status, batch = _post(base + "/predict", json.dumps({"inputs": [["a film", "dull"], "fine", "a fine film and a"]}).encode())
-    assert status == 200 and len(batch) == 3  # a pair and two texts of other lengths, tokenized and padded together
+    assert status == 200 and len(batch) == 3  # a pair and two texts of other lengths, batched together
     for got, texts in zip(batch, [["a film", "dull"], ["fine"], ["a fine film and a"]]):
         assert {x["label"]: x["score"] for x in got} == pytest.approx(
             {LABELS[i]: p for i, p in enumerate(_local(folder, texts))}, abs=1e-5)

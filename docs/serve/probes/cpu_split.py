@@ -1,4 +1,5 @@
-"""Where the CPU goes while a server is under load: CPU seconds per process group between two snapshots.
+"""Where the CPU goes while a server is under load: CPU seconds per process group between two snapshots. A process
+that ends between them (the load generator) is not counted: generator_cpu.py measures that one apart.
 
 python cpu_split.py snapshot FILE          # write every process's CPU seconds so far
 python cpu_split.py diff BEFORE AFTER      # CPU seconds each group used in between
@@ -10,8 +11,8 @@ import re
 import sys
 
 GROUPS = [("replica", r"ServeReplica"), ("haproxy", r"haproxy"), ("serve controller", r"ServeController"),
-          ("raylet", r"raylet"), ("gcs", r"gcs_server"), ("load generator", r"powerbert.* loadtest"),
-          ("training (paused)", r"powerbert (run|retrain)"), ("other ray", r"ray|Ray")]
+          ("raylet", r"raylet"), ("gcs", r"gcs_server"), ("training (paused)", r"powerbert (run|retrain)"),
+          ("other ray", r"ray|Ray")]
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -39,7 +40,8 @@ if __name__ == "__main__":
         before, after = (json.load(open(f)) for f in sys.argv[2:4])
         used: dict = {}
         for pid, (cmd, cpu) in after.items():
-            used[group(cmd)] = used.get(group(cmd), 0) + cpu - before.get(pid, [cmd, 0.0])[1]
+            name = group(cmd)
+            used[name] = used.get(name, 0) + cpu - before.get(pid, [cmd, 0.0])[1]
         total = sum(used.values())
         for name, seconds in sorted(used.items(), key=lambda kv: -kv[1]):
             print(f"{name:20s} {seconds:7.2f} s  {seconds / total:6.1%}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One model behind HAProxy (two replicas of one thread), 16 clients for 30 s, and the CPU seconds each group of
 # processes used meanwhile (cpu_split.py). KIND: power or plain; ENVS: extra environment for the server, e.g.
-# "RAY_SERVE_HAPROXY_METRICS_ENABLED=0"; SERVE_OPTIONS: the server's options (default two replicas of one thread). Needs the CPU to itself. Report: $OUT/cpu-split-$KIND$TAG.json and .txt.
+# "RAY_SERVE_HAPROXY_METRICS_ENABLED=0"; SERVE_OPTIONS: the server's options (default two replicas of one
+# thread). Needs the CPU to itself. Report: $OUT/cpu-split-$KIND$TAG.json and .txt.
 set -u
 cd "$(dirname "$0")/../../.."
 export GLUE_DIR="$(cd .. && pwd)/shared/glue" RAY_USAGE_STATS_ENABLED=0

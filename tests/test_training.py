@@ -3,6 +3,8 @@
 import json
 import logging
 
+import numpy as np
+
 import pytest
 from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 from test_data import write_glue
@@ -74,6 +76,30 @@ def test_search_writes_a_loadable_power_model_with_masses(tmp_path, data, bert_d
     metrics = retrain(str(tmp_path / "search"), data, tmp_path / "power", stage, power_config=PowerConfig([6, 4, 2]))
     assert "accuracy" in metrics
     assert PowerModel.from_pretrained(tmp_path / "power").power_config.retention == [6, 4, 2]
+
+
+def test_a_search_folder_loads_as_its_soft_model_and_teaches_with_it(tmp_path, data, bert_dir):  # noqa: F811
+    from powerbert.modeling import load_soft_search
+    from powerbert.training.stages import predict, soft_targets
+
+    search(str(bert_dir), data, tmp_path / "search", StageOptions(1, 1e-4, 4), lambda_=1e-2, lr_retention=0.1)
+    parameters = json.loads((tmp_path / "search" / "retention_parameters.json").read_text())
+    soft = load_soft_search(tmp_path / "search")
+    assert [s.retention.tolist() for s in soft.soft_extract] == [pytest.approx(layer) for layer in parameters]
+    teacher_logits = predict(soft, data, split="train")
+    targets = np.array(soft_targets(str(tmp_path / "search"), data)["labels"])
+    np.testing.assert_array_equal(targets, teacher_logits)  # the soft model teaches, not the hard one:
+    hard = predict(PowerModel.from_pretrained(tmp_path / "search"), data, split="train")
+    assert np.abs(hard - teacher_logits).max() > 1e-7  # (a tiny random model's logits differ little)
+    # every r_j at 1: the soft model is the search's weights keeping every vector
+    (tmp_path / "search" / "retention_parameters.json").write_text(json.dumps([[1.0] * len(p) for p in parameters]))
+    keep_all = PowerModel.from_pretrained(tmp_path / "search")
+    keep_all.set_retention(PowerConfig([16, 16, 16]))
+    np.testing.assert_allclose(predict(load_soft_search(tmp_path / "search"), data, split="train"),
+                               predict(keep_all, data, split="train"), atol=1e-5)
+    (tmp_path / "search" / "retention_parameters.json").write_text("[[1.0")
+    with pytest.raises(training.PowerBertError, match="cannot read the search's retention parameters"):
+        load_soft_search(tmp_path / "search")
 
 
 def test_a_search_long_enough_to_reach_zero_gives_no_warning(caplog):

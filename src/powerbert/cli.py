@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--retention", help="override the configuration, e.g. 40,30,20,10,5,2 (fraction mode: "
                          "0.8,0.5,0.3,0.2,0.1,0.05)")
     _add_training_options(retrain, ("retrain",))
-    retrain.add_argument("--distill-from", help="a model folder (the stage-1 model) whose outputs on the training "
-                         "inputs are the targets instead of the labels (knowledge distillation)")
+    retrain.add_argument("--distill-from", help="a model folder whose outputs on the training inputs are the targets "
+                         "instead of the labels (knowledge distillation): the stage-1 model, or the search's folder "
+                         "(its model with the Soft-Extract layers it learned)")
 
     evaluate = commands.add_parser("evaluate", help="dev metric of a saved model, as JSON")
     evaluate.add_argument("--model", required=True, help="folder of a PoWER model, a fine-tuned classifier or an export")

@@ -7,6 +7,7 @@ Eliminated vectors are gathered away, not masked, and only layers that eliminate
 probabilities; the others use the fused `scaled_dot_product_attention` kernel.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -417,3 +418,29 @@ def load_power_or_plain(model_dir: str | os.PathLike) -> PowerModel:
     if (Path(model_dir) / CONFIG_NAME).is_file():
         return PowerModel.from_pretrained(model_dir)
     return PowerModel.keep_all(load_classifier(model_dir), 1_000_000)
+
+
+SEARCH_PARAMETERS = "retention_parameters.json"  # the r_j a search learned, beside the model it writes
+
+
+def is_search_output(model_dir: str | os.PathLike) -> bool:
+    """Whether model_dir was written by a search (it holds the learned retention parameters)."""
+    return (Path(model_dir) / SEARCH_PARAMETERS).is_file()
+
+
+def load_soft_search(model_dir: str | os.PathLike) -> PowerModel:
+    """The search's own model: its Soft-Extract layers restored with the r_j it learned, instead of the hard
+    configuration derived from them (a distillation teacher that is already used to losing vectors)."""
+    power = PowerModel.from_pretrained(model_dir)
+    try:
+        parameters = json.loads((Path(model_dir) / SEARCH_PARAMETERS).read_text())
+    except (OSError, ValueError) as err:
+        raise PowerBertError(f"cannot read the search's retention parameters in {model_dir}: {first_line(err)}") from None
+    if len(parameters) != power.num_layers:
+        raise PowerBertError(f"{model_dir}: {len(parameters)} layers of retention parameters for a model of "
+                             f"{power.num_layers} layers")
+    power.enable_search(len(parameters[0]), power.power_config.mode)
+    with torch.no_grad():
+        for soft, values in zip(power.soft_extract, parameters):
+            soft.retention.copy_(torch.tensor(values, dtype=soft.retention.dtype))
+    return power

@@ -34,7 +34,8 @@ from ..cpu_memory import keep_freed_memory
 from ..distributed import cpu_only, is_main_process, on_main_process, world_size
 from ..errors import PowerBertError
 from ..files import write_directory_atomic, write_json_atomic
-from ..modeling import PowerModel, load_classifier, load_power_or_plain
+from ..modeling import (SEARCH_PARAMETERS, PowerModel, is_search_output, load_classifier, load_power_or_plain,
+                        load_soft_search)
 from .data import TaskData
 from .tasks import GlueTask
 
@@ -286,7 +287,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
 
     def write(tmp: Path) -> None:
         power.save_pretrained(tmp, data.tokenizer)
-        write_json_atomic(tmp / "retention_parameters.json", retention_parameters)
+        write_json_atomic(tmp / SEARCH_PARAMETERS, retention_parameters)
 
     on_main_process(lambda: _publish(output_dir, work_dir, write))
     return config
@@ -374,8 +375,10 @@ def retrain(search_dir: str, data: TaskData, output_dir: Path, stage: StageOptio
 
 def soft_targets(teacher: str, data: TaskData):
     """The training split with the teacher's outputs as labels: logits (classes) or scores (a regression)."""
-    logger.info("distillation: the outputs of %s on the training inputs are the targets", teacher)
-    outputs = predict(load_power_or_plain(teacher), data, split="train")
+    soft = is_search_output(teacher)
+    logger.info("distillation: the outputs of %s%s on the training inputs are the targets", teacher,
+                " (the search's model, with its Soft-Extract layers)" if soft else "")
+    outputs = predict(load_soft_search(teacher) if soft else load_power_or_plain(teacher), data, split="train")
     targets = outputs[:, 0] if outputs.shape[1] == 1 else outputs
     return data.train.remove_columns("labels").add_column("labels", targets.astype(np.float32).tolist())
 

@@ -86,6 +86,9 @@ def test_a_search_folder_loads_as_its_soft_model_and_teaches_with_it(tmp_path, d
     parameters = json.loads((tmp_path / "search" / "retention_parameters.json").read_text())
     soft = load_soft_search(tmp_path / "search")
     assert [s.retention.tolist() for s in soft.soft_extract] == [pytest.approx(layer) for layer in parameters]
+    # inputs longer than the search's longest (another training subset): the ranks beyond take the last one's r
+    longer = load_soft_search(tmp_path / "search", max_length=20).soft_extract[0].retention.tolist()
+    assert longer == pytest.approx(parameters[0] + parameters[0][-1:] * 4)
     teacher_logits = predict(soft, data, split="train")
     targets = np.array(soft_targets(str(tmp_path / "search"), data)["labels"])
     np.testing.assert_array_equal(targets, teacher_logits)  # the soft model teaches, not the hard one:

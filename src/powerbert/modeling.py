@@ -428,9 +428,11 @@ def is_search_output(model_dir: str | os.PathLike) -> bool:
     return (Path(model_dir) / SEARCH_PARAMETERS).is_file()
 
 
-def load_soft_search(model_dir: str | os.PathLike) -> PowerModel:
+def load_soft_search(model_dir: str | os.PathLike, max_length: int = 0) -> PowerModel:
     """The search's own model: its Soft-Extract layers restored with the r_j it learned, instead of the hard
-    configuration derived from them (a distillation teacher that is already used to losing vectors)."""
+    configuration derived from them (a distillation teacher that is already used to losing vectors).
+    max_length: the longest input it will read; in count mode, ranks beyond those the search learned (its
+    longest input) take the last rank's r_j."""
     power = PowerModel.from_pretrained(model_dir)
     try:
         parameters = json.loads((Path(model_dir) / SEARCH_PARAMETERS).read_text())
@@ -439,6 +441,8 @@ def load_soft_search(model_dir: str | os.PathLike) -> PowerModel:
     if len(parameters) != power.num_layers:
         raise PowerBertError(f"{model_dir}: {len(parameters)} layers of retention parameters for a model of "
                              f"{power.num_layers} layers")
+    if power.power_config.mode == "count":
+        parameters = [layer + layer[-1:] * (max_length - len(layer)) for layer in parameters]
     power.enable_search(len(parameters[0]), power.power_config.mode)
     with torch.no_grad():
         for soft, values in zip(power.soft_extract, parameters):

@@ -378,7 +378,8 @@ def soft_targets(teacher: str, data: TaskData):
     soft = is_search_output(teacher)
     logger.info("distillation: the outputs of %s%s on the training inputs are the targets", teacher,
                 " (the search's model, with its Soft-Extract layers)" if soft else "")
-    outputs = predict(load_soft_search(teacher) if soft else load_power_or_plain(teacher), data, split="train")
+    model = load_soft_search(teacher, max(data.lengths("train"))) if soft else load_power_or_plain(teacher)
+    outputs = predict(model, data, split="train")
     targets = outputs[:, 0] if outputs.shape[1] == 1 else outputs
     return data.train.remove_columns("labels").add_column("labels", targets.astype(np.float32).tolist())
 

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# The 10x overload of serve_overload.sh (PoWER int8, two replicas of one thread, ONGOING / QUEUED queues) with
+# The 10x overload of serve_overload.sh (PoWER int8, two replicas of one thread, ONGOING / QUEUED / QUEUE_MS) with
 # HAProxy's log caught on a local UDP port (haproxy_log.py), so that each answer's time inside the server (HAProxy's
 # Ta) can be told from the co-located load generator's delays. Needs the CPU to itself.
 # Output: $OUT/haproxy-log-$TAG.txt (the log's summary) and the two load reports beside it.
 set -u
 cd "$(dirname "$0")/../../.."
 export GLUE_DIR="$(cd .. && pwd)/shared/glue" RAY_USAGE_STATS_ENABLED=0 RAY_SERVE_HAPROXY_LOG_TARGET=127.0.0.1:5514
-P=.venv/bin/powerbert OUT=${OUT:-runs/serve/haproxy-log}; mkdir -p $OUT
-ONGOING=${ONGOING:-8} QUEUED=${QUEUED:-8}; TAG=ongoing$ONGOING-queued$QUEUED
+P=.venv/bin/powerbert OUT=${OUT:-runs/serve/haproxy-log}; mkdir -p $OUT  # the raw logs are large (some 25 MB a run)
+ONGOING=${ONGOING:-8} QUEUED=${QUEUED:-8} QUEUE_MS=${QUEUE_MS:-0}
+TAG=ongoing$ONGOING-queued$QUEUED$([ "$QUEUE_MS" = 0 ] || echo "-${QUEUE_MS}ms")
 .venv/bin/python docs/serve/probes/haproxy_log.py listen 5514 $OUT/haproxy-$TAG.log &
 LISTENER=$!
 $P serve --model runs/serve/power-int8 --port 8600 --replicas 2 --threads 1 --max-queued $QUEUED \
-  --max-ongoing $ONGOING > $OUT/server-$TAG.log 2>&1 &
+  --max-ongoing $ONGOING --max-queue-ms $QUEUE_MS > $OUT/server-$TAG.log 2>&1 &
 SERVER=$!
 up=0; for i in $(seq 1 300); do sleep 1; curl -s -m 2 -X POST localhost:8600/predict -d '{"inputs": ["a", "b"]}' | grep -q label && { up=1; break; }; done
 if [ $up = 1 ]; then

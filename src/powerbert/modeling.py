@@ -437,7 +437,8 @@ def load_soft_search(model_dir: str | os.PathLike, max_length: int = 0) -> Power
     try:
         parameters = json.loads((Path(model_dir) / SEARCH_PARAMETERS).read_text())
     except (OSError, ValueError) as err:
-        raise PowerBertError(f"cannot read the search's retention parameters in {model_dir}: {first_line(err)}") from None
+        raise PowerBertError(f"cannot read the search's retention parameters in {model_dir}: "
+                             f"{first_line(err)}") from None
     if len(parameters) != power.num_layers:
         raise PowerBertError(f"{model_dir}: {len(parameters)} layers of retention parameters for a model of "
                              f"{power.num_layers} layers")

@@ -4,7 +4,6 @@ import json
 import logging
 
 import numpy as np
-
 import pytest
 from test_cli import bert_dir, glue  # noqa: F401  (fixtures)
 from test_data import write_glue

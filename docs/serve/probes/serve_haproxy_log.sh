@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/../../.."
 export GLUE_DIR="$(cd .. && pwd)/shared/glue" RAY_USAGE_STATS_ENABLED=0 RAY_SERVE_HAPROXY_LOG_TARGET=127.0.0.1:5514
-P=.venv/bin/powerbert OUT=${OUT:-runs/serve/haproxy-log}; mkdir -p $OUT  # the raw logs are large (some 25 MB a run)
+P=.venv/bin/powerbert OUT=${OUT:-runs/serve/haproxy-log}; mkdir -p $OUT  # the raw logs are large (tens of MB a run)
 ONGOING=${ONGOING:-8} QUEUED=${QUEUED:-8} QUEUE_MS=${QUEUE_MS:-0}
 TAG=ongoing$ONGOING-queued$QUEUED$([ "$QUEUE_MS" = 0 ] || echo "-${QUEUE_MS}ms")
 .venv/bin/python docs/serve/probes/haproxy_log.py listen 5514 $OUT/haproxy-$TAG.log &

@@ -114,8 +114,6 @@ def train_args(tmp_path, glue, model, *extra):
     (("--max-train-samples", "0"), "--max-train-samples 0 must be at least 1"),
     (("--max-seq-length", "1"), "--max-seq-length 1 must be at least 2"),
     (("--seed", "-3"), "--seed -3 must be a number >= 0"),
-    (("--hard-search-epochs", "-1"), "--hard-search-epochs -1.0 must be a number >= 0"),
-    (("--hard-search-epochs", "4"), "--hard-search-epochs 4 is more than the search's 3 epochs"),
 ])
 def test_out_of_range_numbers_are_one_line_and_make_no_folder(capsys, tmp_path, glue, bert_dir, extra, message):
     assert_one_line(*run_cli(capsys, *train_args(tmp_path, glue, bert_dir, *extra)), message)

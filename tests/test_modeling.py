@@ -90,39 +90,6 @@ def test_search_mode_multiplies_but_removes_nothing():
     assert all(soft.retention.grad is not None for soft in power.soft_extract)
 
 
-def test_a_hard_search_runs_hard_extract_with_the_masses_configuration_and_trains_r(model_type):
-    """Straight-through: the forward pass is hard Extract with the configuration the current masses give, the
-    eliminated vectors masked instead of gathered; the r_j still get gradients."""
-    model = tiny_classifier(model_type, initializer_range=0.5)
-    power = PowerModel.keep_all(model, 16)
-    power.enable_search(16)
-    with torch.no_grad():
-        for soft, mass in zip(power.soft_extract, (9.5, 5.2, 2.7)):
-            soft.retention.fill_(mass / 16)
-    ids, mask = padded_batch([14, 9, 5], width=16)
-    soft_logits = power(ids, mask).logits
-    power.hard_search = True
-    searched = power(ids, mask, labels=torch.tensor([0, 1, 1]))
-    hard = get_power_model(model, PowerConfig([9, 5, 2]))(ids, mask).logits
-    torch.testing.assert_close(searched.logits, hard, rtol=1e-4, atol=1e-5)
-    assert (soft_logits - hard).abs().max() > 1e-3  # the soft search scales vectors instead
-    searched.loss.backward()
-    assert all(soft.retention.grad.abs().sum() > 0 for soft in power.soft_extract)
-
-
-def test_a_hard_search_in_fraction_mode_keeps_each_inputs_share():
-    model = tiny_classifier("bert", initializer_range=0.5)
-    power = PowerModel.keep_all(model, 16)
-    power.enable_search(16, mode="fraction")
-    with torch.no_grad():
-        for soft, share in zip(power.soft_extract, (0.6, 0.3, 0.3)):
-            soft.retention.fill_(share)
-    power.hard_search = True
-    ids, mask = padded_batch([14, 9, 5], width=16)
-    hard = get_power_model(model, PowerConfig([0.6, 0.3, 0.3], mode="fraction"))(ids, mask).logits
-    torch.testing.assert_close(power(ids, mask).logits, hard, rtol=1e-4, atol=1e-5)
-
-
 def test_unsupported_model_is_a_clear_error():
     model = GPT2ForSequenceClassification(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50))
     with pytest.raises(PowerBertError, match="not a supported encoder; supported: albert, bert"):

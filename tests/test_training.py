@@ -104,27 +104,6 @@ def test_a_search_folder_loads_as_its_soft_model_and_teaches_with_it(tmp_path, d
         load_soft_search(tmp_path / "search")
 
 
-def test_a_search_goes_on_from_a_search_folder_and_ends_with_hard_masks(tmp_path, data, bert_dir, caplog):  # noqa: F811
-    first = search(str(bert_dir), data, tmp_path / "search", StageOptions(1, 1e-4, 4), lambda_=1e-2, lr_retention=0.1)
-    with caplog.at_level(logging.INFO, logger="powerbert"):  # 2 epochs of 4 steps, the second with hard masks
-        went_on = search(str(tmp_path / "search"), data, tmp_path / "more", StageOptions(2, 1e-4, 4), lambda_=1e-2,
-                         lr_retention=1e-6, hard_epochs=1)
-    assert "step 4: the search goes on with hard masks" in caplog.text
-    # it started from the first search's r_j (which barely move at this learning rate), not from r = 1
-    assert went_on.masses == pytest.approx(first.masses, abs=1e-3)
-    assert went_on.metadata["went_on_from"] == str(tmp_path / "search")
-    assert went_on.metadata["hard_search_epochs"] == 1
-    # with a FLOP target, the target holds from the first step (no warm-up from 1.0 in a search that goes on)
-    targeted = search(str(tmp_path / "search"), data, tmp_path / "targeted", StageOptions(3, 1e-4, 1), lambda_=0.0,
-                      lr_retention=None, target_flops=0.5, hard_epochs=0.5)
-    path = targeted.metadata["multiplier_path"]  # a new search's warm-up would put step 10 at 0.69 (16 steps)
-    assert path[0]["step"] == 10 and path[0]["target"] == 0.5
-    assert abs(targeted.metadata["reached_flops"] - 0.5) <= training.TARGET_TOLERANCE
-    with pytest.raises(training.PowerBertError, match="go on with --retention-mode count"):
-        search(str(tmp_path / "search"), data, tmp_path / "other", StageOptions(1, 1e-4, 4), lambda_=1e-2,
-               lr_retention=0.1, mode="fraction")
-
-
 def test_a_search_long_enough_to_reach_zero_gives_no_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="powerbert"):
         warn_if_retention_cannot_reach_zero(1e-2, 230)  # MRPC: 2 epochs of 115 steps

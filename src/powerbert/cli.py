@@ -83,8 +83,6 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
         parser.add_argument("--budget-shape", choices=SHAPES, default=DEFAULT_SHAPE,
                             help="how a FLOP target pulls on the layers: paper (the default: the paper's regulariser, "
                             "later layers charged more, its weight learned) or flops (each layer charged its vectors' cost)")
-        parser.add_argument("--hard-search-epochs", type=float, default=0.0, help="the search's last this many epochs with hard masks from its current masses, straight-through to the "
-                            "retention parameters, so that it sees the elimination it is judged on (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,7 +215,7 @@ def _execute(args: argparse.Namespace) -> dict:
     from .algorithm.retention import validate_retention
     from .modeling import PowerModel
     from .training.data import TaskData
-    from .training.stages import budget_report, check_hard_epochs, evaluate, finetune, retrain, run_pipeline, search
+    from .training.stages import budget_report, evaluate, finetune, retrain, run_pipeline, search
     from .training.user_data import DEFAULT_TARGET_FLOPS, USER_HYPER
 
     check_option_values(args)
@@ -264,9 +262,7 @@ def _execute(args: argparse.Namespace) -> dict:
     if lr_retention is None and target_flops is None:
         lr_retention = task.hyper.lr_retention
     budget = dict(target_flops=target_flops, lr_multiplier=getattr(args, "lr_multiplier", LR_MULTIPLIER),
-                  budget_shape=getattr(args, "budget_shape", DEFAULT_SHAPE),
-                  hard_epochs=getattr(args, "hard_search_epochs", 0.0))
-    check_hard_epochs(budget["hard_epochs"], stages["search"].epochs)  # before stage 1, not after it
+                  budget_shape=getattr(args, "budget_shape", DEFAULT_SHAPE))
     if args.command == "sweep":
         from .tools.sweep import TIMING_BATCH_SIZE, results_stem, run_sweep
 
@@ -282,7 +278,7 @@ def _execute(args: argparse.Namespace) -> dict:
                            retrained_truncation=not args.no_retrained_truncation, mode=args.retention_mode,
                            max_train_samples=args.max_train_samples, targets=targets,
                            head_tails=parse_numbers(args.head_tail, int), lr_multiplier=args.lr_multiplier,
-                           budget_shape=args.budget_shape, hard_epochs=args.hard_search_epochs)
+                           budget_shape=args.budget_shape)
         page = args.output_dir / f"{results_stem(timing_batch_size)}.md"
         return {"results": str(page), "points": len(report["points"])}
     if args.command == "run":

@@ -24,10 +24,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .algorithm.budget import FlopBudget
 from .algorithm.extract import SoftExtract, absorb_weights, gather_positions, hard_extract, merge_weights, select_kept
-from .algorithm.retention import (
-    CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, fractions_from_means, retention_from_masses,
-    validate_retention,
-)
+from .algorithm.retention import CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
 from .errors import PowerBertError, first_line
@@ -52,8 +49,6 @@ class PowerModel(nn.Module):
         self.power_config = power_config
         self.soft_extract: nn.ModuleList | None = None
         self.flop_budget: FlopBudget | None = None
-        # the search with hard 0/1 masks from its current masses, straight-through to the r_j (its last epochs)
-        self.hard_search = False
         self.train(model.training)  # follow the wrapped model's mode (from_pretrained gives eval)
 
     # --- what transformers' pipeline and Trainer read from a model -------------------------------
@@ -121,7 +116,6 @@ class PowerModel(nn.Module):
         self.power_config = power_config
         self.soft_extract = None
         self.flop_budget = None
-        self.hard_search = False
 
     # --- forward -----------------------------------------------------------------------------------
     def forward(
@@ -165,11 +159,9 @@ class PowerModel(nn.Module):
         by_length = self.power_config.mode == "fraction" if self.soft_extract is None else self.soft_extract[0].relative
         lengths = mask.sum(dim=1) if by_length and mask is not None else None
         weights = None if pool_weights is None else attention_mask.to(hidden.dtype)
-        hard_keep = self._hard_search_keep(lengths, input_ids.shape[1]) if self.soft_extract is not None else None
         for j, layer in enumerate(self.encoder_layers):
             if self.soft_extract is not None:
-                keep = None if hard_keep is None else hard_keep[j]
-                hidden, soft, mask = self._soft_layer(j, layer, hidden, mask, positions, lengths, keep)
+                hidden, soft = self._soft_layer(j, layer, hidden, mask, positions, lengths)
                 if weights is not None and j == self.num_layers - 1:
                     weights = weights * soft
             else:
@@ -236,35 +228,18 @@ class PowerModel(nn.Module):
         hidden = self.adapter.attention_output(layer, context, hidden)
         return self.adapter.feed_forward(layer, hidden), mask, positions, weights
 
-    def _hard_search_keep(self, lengths: torch.Tensor | None, width: int) -> list | None:
-        """Vectors each layer keeps in a hard search (None in a soft one): the configuration the current masses
-        give, each input's own counts in fraction mode."""
-        if not self.hard_search:
-            return None
-        masses = self.retention_masses()
-        if not self.soft_extract[0].relative:
-            return retention_from_masses(masses)
-        return [fraction_count(rho, width if lengths is None else lengths) for rho in fractions_from_means(masses)]
-
     def _soft_layer(
         self, j: int, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,
-        lengths: torch.Tensor | None, keep=None,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        lengths: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One encoder layer of the configuration search: Soft-Extract weighs every vector by its rank. Also
-        returns each vector's weight r_j[rank] (batch, length) and the mask for the next layer. keep (a hard
-        search): the weights are 0 or 1, keeping that many vectors, and the eliminated ones leave the mask, so
-        that later layers see what hard Extract leaves them."""
+        returns each vector's weight r_j[rank] (batch, length)."""
         by_attention = self.power_config.scoring == "attention"
         context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
         hidden = self.adapter.attention_output(layer, context, hidden)
         scores = significance_scores(attention, mask) if by_attention else random_scores(hidden, mask)
-        if keep is None:
-            soft = self.soft_extract[j].weights(scores, lengths).to(hidden.dtype)
-        else:
-            soft = self.soft_extract[j].straight_through(scores, keep, lengths).to(hidden.dtype)
-            kept = (soft.detach() > 0.5).to(torch.long)
-            mask = kept if mask is None else mask * kept
-        return self.adapter.feed_forward(layer, hidden * soft[..., None]), soft, mask
+        soft = self.soft_extract[j].weights(scores, lengths).to(hidden.dtype)
+        return self.adapter.feed_forward(layer, hidden * soft[..., None]), soft
 
     def _self_attention(
         self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,

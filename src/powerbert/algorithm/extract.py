@@ -30,27 +30,16 @@ class SoftExtract(nn.Module):
 
     def weights(self, scores: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """r[rank] of every vector (batch, seq): what forward multiplies it by."""
-        return self.retention[self._index(ranks_from_scores(scores), lengths)]
-
-    def straight_through(self, scores: torch.Tensor, keep, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Hard weights (batch, seq): 1 for [CLS] and the keep - 1 most significant others (keep: a count, or one
-        per input), 0 for the rest, with r[rank]'s gradient (straight-through), so that the search trains under the
-        elimination its configuration will be judged on."""
-        ranks = ranks_from_scores(F.pad(scores[:, 1:], (1, 0), value=float("inf")))  # [CLS] first, as select_kept
-        keep = torch.as_tensor(keep, device=ranks.device)
-        hard = (ranks < (keep[:, None] if keep.dim() else keep)).to(self.retention.dtype)
-        soft = self.retention[self._index(ranks, lengths)]
-        return hard + (soft - soft.detach())  # exactly 0 or 1 forward
-
-    def _index(self, ranks: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-        """Which r each vector takes: its rank, or its bin of relative rank (fraction mode)."""
-        width, size = ranks.shape[1], self.retention.numel()
+        width, size = scores.shape[1], self.retention.numel()
+        ranks = ranks_from_scores(scores)  # (batch, seq)
         if self.relative:
             lengths = torch.full_like(ranks[:, 0], width) if lengths is None else lengths
-            return (ranks * size // lengths[:, None]).clamp(max=size - 1)  # padding ranks last: the last bin
-        if width > size:
+            index = (ranks * size // lengths[:, None]).clamp(max=size - 1)  # padding ranks last: the last bin
+        elif width > size:
             raise ValueError(f"input of {width} tokens is longer than the search's maximum length {size}")
-        return ranks
+        else:
+            index = ranks
+        return self.retention[index]
 
     def mass(self) -> float:
         """sum_i r[i]: the number of vectors this layer should keep; relative: the mean, the share it should keep."""

@@ -97,7 +97,6 @@ VALUE_RULES = {
                                      "max_inputs", "max_requests", "inputs_per_request")},
     "lr": (_positive, "a positive number"),
     "lr_retention": (_positive, "a positive number"),
-    "hard_search_epochs": (lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),  # before "epochs": it ends so
     "epochs": (_positive, "a positive number"),
     "checkpoint_minutes": (_positive, "a positive number"),
     "lambda_": (lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),

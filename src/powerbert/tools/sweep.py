@@ -47,7 +47,7 @@ def run_sweep(finetuned: str, task, output_dir: Path, stages: dict[str, StageOpt
               glue_dir: str | None = None, seed: int = 42, batch_size: int = TIMING_BATCH_SIZE, repeats: int = 3,
               seeds: list[int] | None = None, retrained_truncation: bool = True, mode: str = "count",
               max_train_samples: int | None = None, targets: list[float] = (), head_tails: list[int] = (),
-              lr_multiplier: float = LR_MULTIPLIER, budget_shape: str = DEFAULT_SHAPE, hard_epochs: float = 0.0) -> dict:
+              lr_multiplier: float = LR_MULTIPLIER, budget_shape: str = DEFAULT_SHAPE) -> dict:
     """Train and evaluate every point not yet done, time them all, and write the results page and plot.
 
     Every trained point (PoWER, random, fewer layers, re-trained truncation) is trained once per seed in
@@ -92,7 +92,7 @@ def run_sweep(finetuned: str, task, output_dir: Path, stages: dict[str, StageOpt
                 if not (point_dir / "search").is_dir():
                     search(finetuned, data, point_dir / "search", stages["search"], lambda_,
                            lr_retention if target is None else None, s, mode, target, lr_multiplier,
-                           budget_shape=budget_shape, hard_epochs=hard_epochs)
+                           budget_shape=budget_shape)
                 config = PowerConfig.from_pretrained(point_dir / "search")
                 if is_collapsed(config):
                     return {"kind": kind, **named, "collapsed": True, "retention": config.retention}

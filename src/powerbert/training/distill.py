@@ -90,7 +90,7 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
                      search_stage: StageOptions, retrain_stage: StageOptions, target_flops: float | None,
                      lambda_: float, lr_retention: float | None, max_seq_length: int | None = None,
                      mode: str = "count", pool_weights: str | None = None, seed: int = 42,
-                     budget_shape: str = DEFAULT_SHAPE, hard_epochs: float = 0.0) -> dict:
+                     budget_shape: str = DEFAULT_SHAPE) -> dict:
     """Search and re-train a PoWER embedding model from the plain sentence-transformers model at teacher_path;
     resumable (a finished stage is skipped). Writes <output_dir>/search, /power (sentence-transformers folders)
     and summary.json. pool_weights None: "merged" in count mode (the best measured), "carried" in fraction mode."""
@@ -117,7 +117,7 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
         plain = PowerEmbeddingModel.keep_all(encoder, max_seq_length)
         plain.power_config.metadata.update(metadata)
         search(teacher_path, data, search_dir, search_stage, lambda_, lr_retention, seed, mode, target_flops,
-               start=plain, budget_shape=budget_shape, hard_epochs=hard_epochs)
+               start=plain, budget_shape=budget_shape)
         seconds["search"] = round(time.time() - start, 1)
         write_json_atomic(summary_path, summary)
     if not (power_dir / "power_config.json").is_file():

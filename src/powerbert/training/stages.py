@@ -122,19 +122,6 @@ class ClipRetention(TrainerCallback):
         logger.info("epoch %.0f retention masses: %s%s", state.epoch, masses, budget)
 
 
-class HardMasksFrom(TrainerCallback):
-    """Switches the search to hard masks (PowerModel.hard_search) from an optimizer step on."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_step_begin(self, args, state, control, model=None, **kwargs):
-        if not model.hard_search and state.global_step >= self.step:
-            model.hard_search = True
-            logger.info("step %d: the search goes on with hard masks (straight-through to the retention parameters)",
-                        state.global_step)
-
-
 def _trainer(model, data: TaskData, stage: StageOptions, work_dir: Path, seed: int, keep_best: bool,
              trainer_cls=Trainer, callbacks: tuple = (), **extra) -> Trainer:
     if cpu_only():
@@ -227,7 +214,7 @@ def finetune(model_name_or_path: str, data: TaskData, output_dir: Path, stage: S
 def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions, lambda_: float,
            lr_retention: float | None, seed: int = 42, mode: str = "count", target_flops: float | None = None,
            lr_multiplier: float = LR_MULTIPLIER, start: PowerModel | None = None,
-           budget_shape: str = DEFAULT_SHAPE, hard_epochs: float = 0.0) -> PowerConfig:
+           budget_shape: str = DEFAULT_SHAPE) -> PowerConfig:
     """Stage 2: learn retention parameters with Soft-Extract layers and derive the configuration from them:
     l_j from their masses (count mode), or rho_j from their means over relative-rank bins (fraction mode).
     start: the PoWER model that keeps every vector to search from (default: the classifier in model_dir).
@@ -236,28 +223,17 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     FLOP fraction to this target, and the hard configuration is scaled to meet it on the validation inputs'
     lengths (the training inputs' where there is no validation split);
     budget_shape: how the budget pulls on the layers (budget.SHAPES).
-    hard_epochs: the last this many epochs use hard masks from the current masses, straight-through to the r_j
-    (the search then sees the elimination it is judged on, not vectors scaled by r).
-    model_dir written by a search: that search goes on from its r_j (a target then applies from the first step).
     lr_retention None: chosen from the number of steps, so that every r_j can fall to 0.
     Keeps the last epoch (as the original). Writes the search weights with the derived configuration
     (a loadable PoWER model) and the raw retention parameters to output_dir.
     """
-    check_hard_epochs(hard_epochs, stage.epochs)
     torch.manual_seed(seed)
-    train_lengths = data.lengths("train")
-    dev_lengths = data.lengths("dev")
-    longest = min(data.max_seq_length, max(train_lengths + dev_lengths))
-    going_on = start is None and is_search_output(model_dir)
-    if going_on:
-        start = load_soft_search(model_dir, longest)
-        if start.soft_extract[0].relative != (mode == "fraction"):
-            raise PowerBertError(f"{model_dir} holds a search in {'fraction' if mode == 'count' else 'count'} mode; "
-                                 f"go on with --retention-mode {'fraction' if mode == 'count' else 'count'}")
     power = PowerModel.keep_all(load_classifier(model_dir), data.max_seq_length) if start is None else start
     hidden, ffn = power.config.hidden_size, power.adapter.ffn_size
+    train_lengths = data.lengths("train")
     # the hard configuration meets a target on the inputs the model is judged on: SST-2's training phrases are half
     # as long as its dev sentences, and counts scaled on the phrases gave 0.43 of the FLOPs on the dev set for 0.6
+    dev_lengths = data.lengths("dev")
     judged_lengths, scaled_on = (dev_lengths, "validation") if dev_lengths else (train_lengths, "training")
     # optimizer steps from the data set's size (building the length-grouped loader here would sort it twice)
     per_epoch = math.ceil(len(data.train) / (stage.batch_size * world_size()))
@@ -267,29 +243,22 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
     budget = None
     if target_flops is not None:
         check_target_reachable(target_flops, judged_lengths, hidden, ffn, power.num_layers)
-        warmup = 0 if going_on else round(steps * WARMUP_SHARE)
-        budget = FlopBudget(target_flops, train_lengths, hidden, ffn, mode, warmup, budget_shape)
-        if going_on:
-            power.flop_budget = budget.to(power.device)
-        else:  # ranks no input reaches would keep r = 1 (no gradient) and inflate the masses
-            power.enable_search(longest, mode, budget)
-        # the regulariser with every r = 1
-        budget.regulariser_scale = float(sum((j + 1) * s.retention.numel() for j, s in enumerate(power.soft_extract)))
-    elif not going_on:
+        budget = FlopBudget(target_flops, train_lengths, hidden, ffn, mode, round(steps * WARMUP_SHARE), budget_shape)
+        # ranks no input reaches would keep r = 1 (no gradient) and inflate the masses
+        longest = max(train_lengths + dev_lengths)
+        power.enable_search(min(data.max_seq_length, longest), mode, budget)
+        budget.regulariser_scale = float(power.retention_penalty().detach())
+    else:
         power.enable_search(data.max_seq_length, mode)
     work_dir = Path(str(output_dir) + ".checkpoints")
     trainer = _trainer(power, data, stage, work_dir, seed, keep_best=False, trainer_cls=SearchTrainer,
                        lambda_=0.0 if budget else lambda_, lr_retention=lr_retention, lr_multiplier=lr_multiplier,
-                       callbacks=(ClipRetention(), HardMasksFrom(steps - round(per_epoch * hard_epochs))))
+                       callbacks=(ClipRetention(),))
     warn_if_retention_cannot_reach_zero(lr_retention, steps)
     _train(trainer, work_dir)
     masses = power.retention_masses()
     retention_parameters = [soft.retention.detach().cpu().tolist() for soft in power.soft_extract]
     metadata = {**power.power_config.metadata, "lr_retention": lr_retention, "max_seq_length": data.max_seq_length}
-    if hard_epochs:
-        metadata["hard_search_epochs"] = hard_epochs
-    if going_on:
-        metadata["went_on_from"] = str(model_dir)
     if budget is None:
         metadata["lambda"] = lambda_
         retention = retention_from_masses(masses) if mode == "count" else fractions_from_means(masses)
@@ -328,11 +297,6 @@ TARGET_TOLERANCE = 0.03  # a reached FLOP fraction further than this from the ta
 # a soft configuration this far above the target at the search's end is warned about: MPNet on MRPC ended 0.2
 # above it after 1 epoch and lost 3.7 F1 once scaled down (docs/results.md)
 SHORT_SEARCH_GAP = 0.1
-
-
-def check_hard_epochs(hard_epochs: float, epochs: float) -> None:
-    if hard_epochs > epochs:
-        raise PowerBertError(f"--hard-search-epochs {hard_epochs:g} is more than the search's {epochs:g} epochs")
 
 
 def auto_lr_retention(steps: int) -> float:
@@ -476,7 +440,6 @@ def run_pipeline(
     lr_multiplier: float = LR_MULTIPLIER,
     distill: bool = False,
     budget_shape: str = DEFAULT_SHAPE,
-    hard_epochs: float = 0.0,
 ) -> dict:
     """All three stages into output_dir/{finetuned,search,power} and summary.json; finished stages are skipped.
     distill: re-train on the stage-1 model's outputs instead of the labels."""
@@ -515,8 +478,7 @@ def run_pipeline(
     search_dir = output_dir / "search"
     if not search_dir.is_dir():
         timed("search", lambda: search(str(finetuned), data, search_dir, stages["search"], lambda_, lr_retention, seed,
-                                       mode, target_flops, lr_multiplier, budget_shape=budget_shape,
-                                       hard_epochs=hard_epochs))
+                                       mode, target_flops, lr_multiplier, budget_shape=budget_shape))
     config = PowerConfig.from_pretrained(search_dir)
     summary["retention"], summary["retention_masses"] = config.retention, config.masses
     summary["lr_retention"] = config.metadata.get("lr_retention", lr_retention)

@@ -114,6 +114,9 @@ def train_args(tmp_path, glue, model, *extra):
     (("--max-train-samples", "0"), "--max-train-samples 0 must be at least 1"),
     (("--max-seq-length", "1"), "--max-seq-length 1 must be at least 2"),
     (("--seed", "-3"), "--seed -3 must be a number >= 0"),
+    (("--gradual", "0.5,0.6"), "--gradual 0.5,0.6: give FLOP fractions from the highest down"),
+    (("--gradual", "0.6,1.5"), "--gradual '0.6,1.5': 1.5 must be a fraction in (0, 1)"),
+    (("--target-flops", "0.5", "--gradual", "0.6,0.4"), "each above the target 0.5"),
 ])
 def test_out_of_range_numbers_are_one_line_and_make_no_folder(capsys, tmp_path, glue, bert_dir, extra, message):
     assert_one_line(*run_cli(capsys, *train_args(tmp_path, glue, bert_dir, *extra)), message)

@@ -16,6 +16,7 @@ from powerbert.training.stages import (
     StageOptions,
     finetune,
     retrain,
+    retrain_gradually,
     retention_reach,
     search,
     warn_if_retention_cannot_reach_zero,
@@ -102,6 +103,37 @@ def test_a_search_folder_loads_as_its_soft_model_and_teaches_with_it(tmp_path, d
     (tmp_path / "search" / "retention_parameters.json").write_text("[[1.0")
     with pytest.raises(training.PowerBertError, match="cannot read the search's retention parameters"):
         load_soft_search(tmp_path / "search")
+
+
+def test_gradual_retraining_steps_down_through_the_fractions_to_the_final_configuration(tmp_path, glue, bert_dir,  # noqa: F811
+                                                                                        caplog):
+    search_dir = tmp_path / "search"
+    rows = [["a fine film with a long and winding plot", "1"], ["dull and long and slow and grey", "0"]] * 8
+    write_glue(glue, "SST-2", ["sentence", "label"], rows)
+    longer = TaskData.for_model(get_task("sst2"), str(bert_dir), glue_dir=str(glue), max_seq_length=16)
+    search(str(bert_dir), longer, search_dir, StageOptions(1, 1e-4, 4), lambda_=1e-2, lr_retention=0.3)
+    final = PowerConfig([6, 3, 1])
+    with caplog.at_level(logging.INFO, logger="powerbert"):
+        metrics = retrain(str(search_dir), longer, tmp_path / "power", StageOptions(1, 1e-4, 4), power_config=final,
+                          gradual=[0.9, 0.75])
+    steps = metrics["gradual"]
+    assert [s["flop_fraction"] for s in steps] == sorted((s["flop_fraction"] for s in steps), reverse=True)
+    assert steps[0]["flop_fraction"] == pytest.approx(0.9, abs=0.1) and "accuracy" in steps[1]["dev"]
+    assert caplog.text.count("gradual re-training: 1 epoch at") == 2
+    assert PowerModel.from_pretrained(tmp_path / "power").power_config.retention == [6, 3, 1]
+    assert not (tmp_path / "power.gradual").exists()  # the steps' folders are gone once the last is published
+    for fractions in ([0.75, 0.9], [0.9, 0.2]):  # not from the highest down; below the final configuration's
+        with pytest.raises(training.PowerBertError, match="give FLOP fractions from the highest down"):
+            retrain(str(search_dir), longer, tmp_path / "again", StageOptions(1, 1e-4, 4), power_config=final,
+                    gradual=fractions)
+    with pytest.raises(training.PowerBertError, match="holds no search masses"):
+        retrain(str(tmp_path / "power"), longer, tmp_path / "again", StageOptions(1, 1e-4, 4), gradual=[0.9])
+    # a step already done (a killed run) is not trained again
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="powerbert"):
+        first = retrain_gradually(str(search_dir), longer, tmp_path / "steps", StageOptions(1, 1e-4, 4), 42, final, [0.9])
+        again = retrain_gradually(str(search_dir), longer, tmp_path / "steps", StageOptions(1, 1e-4, 4), 42, final, [0.9])
+    assert caplog.text.count("gradual re-training: 1 epoch at") == 1 and again == first
 
 
 def test_a_search_long_enough_to_reach_zero_gives_no_warning(caplog):

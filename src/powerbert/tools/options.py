@@ -125,6 +125,7 @@ LIST_RULES = {
     "seeds": (int, lambda v: v >= 0, "a number >= 0"),
     "target_flops": (float, lambda v: 0 < v < 1, "a fraction in (0, 1)"),
     "head_tail": (int, lambda v: v >= 8, "at least 8"),
+    "gradual": (float, lambda v: 0 < v < 1, "a fraction in (0, 1)"),
 }
 REQUIRED_LISTS = ("lambdas", "batch_sizes", "seq_lengths")
 

@@ -79,9 +79,9 @@ async def _run(url: str, bodies: list[bytes], concurrency: int, rate: float, dur
     async with aiohttp.ClientSession(connector=connector) as session:
         workers = [asyncio.create_task(client(session)) for _ in range(concurrency)]
         if rate > 0:
-            while (now := time.perf_counter()) < stop_at and sent < max_requests:
-                due = start + sent / rate
-                if due > now:
+            # every request due within the duration is queued, even when the loop wakes late: sent or not_sent
+            while sent < max_requests and (due := start + sent / rate) < stop_at:
+                if due > (now := time.perf_counter()):
                     await asyncio.sleep(due - now)
                 queue.put_nowait((due, next(cycle)))
                 sent += 1

@@ -200,7 +200,28 @@ def test_evaluate_embeddings_reports_sts_agreement_and_speed(tmp_path, teacher_d
     report = json.loads(capsys.readouterr().out)
     assert report["sts"]["pairs"] == 12 and -100 <= report["sts"]["spearman_power"] <= 100
     assert 0 <= report["corpus"]["recall_at_10"] <= 1 and report["corpus"]["flop_fraction"] < 1
-    assert report["throughput"][0]["batch_size"] == 4 and report["throughput"][0]["speedup"] > 0
+    assert [h["batch_size"] for h in report["throughput"]["headline"]] == [4]
+    assert report["throughput"]["headline"][0]["fastest_plain"] == str(teacher_dir)
+    # any PoWER and plain models, PyTorch folders or exports, each timed in a process of its own
+    from powerbert.deploy import export
+
+    export(tmp_path / "power", tmp_path / "power-onnx")
+    export(teacher_dir, tmp_path / "plain-onnx", plain=True)
+    models = [str(teacher_dir), str(tmp_path / "plain-onnx"), str(tmp_path / "power"), str(tmp_path / "power-onnx")]
+    assert main(["evaluate-embeddings", "--model", str(tmp_path / "power"), "--teacher", str(teacher_dir),
+                 "--corpus-file", str(tmp_path / "sts.tsv"), "--text-columns", "sentence1,sentence2", "--queries", "5",
+                 "--repeats", "2", "--batch-sizes", "1,4", "--timing-models", ",".join(models)]) == 0
+    timing = json.loads(capsys.readouterr().out)["throughput"]
+    assert [(r["model"], r["power"], r["runtime"]) for r in timing["models"]] == [
+        (models[0], False, "pytorch"), (models[1], False, "onnxruntime fp32"), (models[2], True, "pytorch"),
+        (models[3], True, "onnxruntime fp32")]
+    assert all(r["texts_per_s"]["1"] > 0 and r["texts_per_s"]["4"] > 0 for r in timing["models"])
+    fastest = max(timing["models"][2:], key=lambda r: r["texts_per_s"]["4"])
+    assert timing["headline"][1]["fastest_power"] == fastest["model"] and timing["headline"][1]["speedup"] > 0
+    status = main(["evaluate-embeddings", "--model", str(tmp_path / "power"), "--teacher", str(teacher_dir),
+                   "--corpus-file", str(tmp_path / "sts.tsv"), "--text-columns", "sentence1,sentence2", "--queries",
+                   "5", "--repeats", "1", "--batch-sizes", "4", "--timing-models", str(tmp_path / "no-such-model")])
+    assert_one_line(status, capsys.readouterr().err, "no-such-model")
 
 
 def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, teacher_dir, capsys):
@@ -229,6 +250,27 @@ def test_the_export_encodes_like_pytorch_on_onnx_runtime_and_openvino(tmp_path, 
     assert json.loads((tmp_path / "ov-int8" / "export_config.json").read_text())["calibration_samples"] == 8
     int8 = SentenceTransformer(str(tmp_path / "ov-int8"), device="cpu", trust_remote_code=True)
     got = int8.encode(sample, convert_to_tensor=True, normalize_embeddings=True)
+    assert (got * expected).sum(-1).min() > 0.9  # int8: close in direction, not equal
+
+
+def test_the_plain_model_exports_as_onnx_runtimes_fused_graph_that_encodes_like_it(tmp_path, teacher_dir):
+    from powerbert.deploy import export
+
+    with pytest.raises(PowerBertError, match="--plain"):
+        export(teacher_dir, tmp_path / "not-plain")
+    record = export(teacher_dir, tmp_path / "plain", plain=True)
+    assert record["task"] == "sentence-embedding" and not record["power"]
+    assert record["fused_operators"]["Attention"] == 3 and record["fused_operators"]["SkipLayerNormalization"] >= 3
+    sample = texts(6)
+    expected = SentenceTransformer(str(teacher_dir), device="cpu").encode(sample, convert_to_tensor=True)
+    model = SentenceTransformer(str(tmp_path / "plain"), device="cpu", trust_remote_code=True)
+    assert [type(m) for m in model][1:] == [Pooling, Normalize] and model[0].flop_fraction([20, 12]) == 1.0
+    got = model.encode(sample, batch_size=4, convert_to_tensor=True)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    int8 = export(tmp_path / "plain", tmp_path / "int8", quantize="int8")  # from the fused graph, QAttention
+    assert int8["fused_operators"] == record["fused_operators"]
+    got = SentenceTransformer(str(tmp_path / "int8"), device="cpu", trust_remote_code=True).encode(
+        sample, convert_to_tensor=True)
     assert (got * expected).sum(-1).min() > 0.9  # int8: close in direction, not equal
 
 

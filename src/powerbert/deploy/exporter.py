@@ -65,14 +65,21 @@ def is_embedding_folder(model_dir: str | os.PathLike) -> bool:
 
 def load_for_export(model_dir: str | os.PathLike, plain: bool) -> tuple[nn.Module, list[int] | None]:
     """The PoWER model of a folder and its retention (or, with plain=True, the classifier it wraps, or any
-    fine-tuned classifier, and None). A PoWER embedding model's plain model keeps every vector."""
+    fine-tuned classifier, and None). A PoWER embedding model's plain model keeps every vector, as does a plain
+    sentence-transformers model's."""
     is_power = (Path(model_dir) / CONFIG_NAME).is_file()
     if is_embedding_folder(model_dir):
-        from ..embedding import PowerEmbeddingModel
+        from ..embedding import PowerEmbeddingModel, load_encoder, load_sentence_transformer, normalizes, pooling_of
 
         if not is_power:
-            raise PowerBertError(f"{model_dir} is a sentence-transformers folder without {CONFIG_NAME}: export the "
-                                 "PoWER embedding model that `powerbert embed` wrote")
+            if not plain:
+                raise PowerBertError(f"{model_dir} is a sentence-transformers folder without {CONFIG_NAME}: export "
+                                     "the PoWER embedding model that `powerbert embed` wrote, or this one with --plain")
+            teacher = load_sentence_transformer(model_dir)
+            encoder = load_encoder(model_dir)
+            keep_all = PowerEmbeddingModel.keep_all(encoder, max_input_length(encoder.config))
+            keep_all.power_config.metadata.update(pooling=pooling_of(teacher), normalize=normalizes(teacher))
+            return keep_all.eval(), None
         power = PowerEmbeddingModel.from_pretrained(model_dir).eval()
         if plain:
             keep_all = PowerConfig.keep_all(power.num_layers, max_input_length(power.config))
@@ -98,8 +105,9 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
 
     int8 is ONNX Runtime's dynamic quantization ("int8-w7": with 7-bit weights), or for OpenVINO NNCF's static
     quantization calibrated on `calibration` (one tokenized input per item, (1, length) int64 arrays). plain=True
-    exports the wrapped classifier without elimination: the baseline to compare against; for ONNX Runtime
-    (fuse=True) as ONNX Runtime's fused transformer graph, the fastest plain graph. model_dir may also be an fp32
+    exports the wrapped classifier without elimination (or an embedding folder's encoder, a plain
+    sentence-transformers model's included): the baseline to compare against; for ONNX Runtime (fuse=True) as ONNX
+    Runtime's fused transformer graph, the fastest plain graph. model_dir may also be an fp32
     ONNX Runtime export: its graph is then quantized or converted to OpenVINO as it is, without tracing the model
     again.
     Returns what export_config.json records.
@@ -143,8 +151,8 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
             graph = Path(scratch) / ONNX_FILES["fp32"]
             if source is not None:
                 shutil.copyfile(Path(model_dir) / source["file_name"], graph)
-            elif plain and fuse and runtime == "onnxruntime" and not embedding and \
-                    _fused(model_dir, graph, token_types, record):
+            elif plain and fuse and runtime == "onnxruntime" and _fused(model_dir, graph, token_types, record,
+                                                                       embedding):
                 pass
             else:
                 logger.info("exporting %s to ONNX", "the plain model" if plain else "the PoWER model")
@@ -169,12 +177,14 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
     return record
 
 
-def _fused(model_dir, graph: Path, token_types: bool, record: dict) -> bool:
-    """Write the plain model as ONNX Runtime's fused graph; False (and a warning) where the architecture's
-    TorchScript export fails, so that the caller exports it unfused."""
+def _fused(model_dir, graph: Path, token_types: bool, record: dict, embedding: bool) -> bool:
+    """Write the plain model (an embedding model's encoder, with an embedding export's outputs) as ONNX Runtime's
+    fused graph; False (and a warning) where the architecture's TorchScript export fails, so that the caller
+    exports it unfused."""
     logger.info("exporting the plain model as ONNX Runtime's fused transformer graph")
     try:
-        record["fused_operators"] = export_fused_plain_onnx(model_dir, graph, token_types)
+        record["fused_operators"] = export_fused_plain_onnx(model_dir, graph, token_types,
+                                                            encoder_dir=model_dir if embedding else None)
     except PowerBertError as err:
         logger.warning("%s; exporting it without ONNX Runtime's fusions", err)
         return False
@@ -192,7 +202,8 @@ def _copy_sentence_transformer_files(model_dir: str | os.PathLike, target: Path)
     modules[0]["type"] = EXPORTED_EMBEDDING_MODULE
     write_json_atomic(target / "modules.json", modules)
     for module in modules[1:]:
-        shutil.copytree(source / module["path"], target / module["path"])
+        if (source / module["path"]).is_dir():  # a module without settings (Normalize) may have no folder
+            shutil.copytree(source / module["path"], target / module["path"])
     for name in ("sentence_bert_config.json", "config_sentence_transformers.json"):
         if (source / name).is_file():
             shutil.copyfile(source / name, target / name)

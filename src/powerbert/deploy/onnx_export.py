@@ -51,6 +51,21 @@ class _TokenEmbeddings(nn.Module):
 EMBEDDING_OUTPUTS = ["token_embeddings", "pool_weights"]
 
 
+class _PlainTokenEmbeddings(nn.Module):
+    """A plain encoder's graph with an embedding export's signature: every token's vector, the attention mask
+    as pooling weights."""
+
+    def __init__(self, encoder: nn.Module, token_types: bool) -> None:
+        super().__init__()
+        self.encoder, self.token_types = encoder, token_types
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        extra = {"token_type_ids": token_type_ids} if self.token_types else {}
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+        return hidden, attention_mask.to(hidden.dtype)
+
+
 def _gather_rows(values, index):
     """Extract's gather (`extract.gather_rows`) in ONNX: each input's rows at its own positions, one GatherND."""
     from onnxscript import opset18 as op
@@ -174,14 +189,25 @@ def quantize_onnx_int8(source: Path, target: Path, reduce_range: bool = False) -
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT} if fused else None)
 
 
-def export_fused_plain_onnx(model_dir: str | Path, path: Path, token_types: bool) -> dict[str, int]:
-    """The plain classifier of a folder as ONNX Runtime's fused transformer graph; returns the count of each
-    fused operator (empty where the optimizer knows no fusion for the architecture)."""
+def export_fused_plain_onnx(model_dir: str | Path, path: Path, token_types: bool,
+                            encoder_dir: str | Path | None = None) -> dict[str, int]:
+    """The plain classifier of a folder (or, with encoder_dir, the bare encoder of an embedding model, with an
+    embedding export's outputs) as ONNX Runtime's fused transformer graph; returns the count of each fused
+    operator (empty where the optimizer knows no fusion for the architecture)."""
     from onnxruntime.transformers import optimizer
 
     from ..modeling import load_classifier
 
-    model = load_classifier(model_dir, attn_implementation="eager").eval()
+    if encoder_dir is None:
+        model = load_classifier(model_dir, attn_implementation="eager").eval()
+        wrapped, outputs = _LogitsOnly(model, token_types), ["logits"]
+        output_axes = {"logits": {0: "batch"}}
+    else:
+        from transformers import AutoModel
+
+        model = load_classifier(encoder_dir, AutoModel, attn_implementation="eager").eval()
+        wrapped, outputs = _PlainTokenEmbeddings(model, token_types), EMBEDDING_OUTPUTS
+        output_axes = {name: {0: "batch", 1: "sequence"} for name in outputs}
     names = ["input_ids", "attention_mask", *(["token_type_ids"] if token_types else [])]
     ids = torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 102, 0, 0]]) % model.config.vocab_size
     example = (ids, torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]), torch.zeros_like(ids))
@@ -189,9 +215,9 @@ def export_fused_plain_onnx(model_dir: str | Path, path: Path, token_types: bool
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(_LogitsOnly(model, token_types), example[: len(names)], str(raw), dynamo=False,
-                              input_names=names, output_names=["logits"], opset_version=17,
-                              dynamic_axes={**{n: {0: "batch", 1: "sequence"} for n in names}, "logits": {0: "batch"}})
+            torch.onnx.export(wrapped, example[: len(names)], str(raw), dynamo=False,
+                              input_names=names, output_names=outputs, opset_version=17,
+                              dynamic_axes={**{n: {0: "batch", 1: "sequence"} for n in names}, **output_axes})
         fused = optimizer.optimize_model(str(raw), model_type="bert", num_heads=model.config.num_attention_heads,
                                          hidden_size=model.config.hidden_size)
     except Exception as err:  # the TorchScript exporter and the optimizer raise many types

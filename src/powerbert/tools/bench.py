@@ -13,7 +13,6 @@ batch in one PyTorch process, for size and length scaling.
 import argparse
 import json
 import resource
-import multiprocessing
 import tempfile
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from .timing import (
     export_key,
     latency_stats,
     make_batches,
+    process_context,
     run_variant_in_child,
     time_interleaved,
 )
@@ -169,21 +169,11 @@ def _export_variants(model_dir: str, variants: list[str], scratch: Path, data, c
     return {name: folders[export_key(name)] for name in variants if export_key(name)}
 
 
-def _process_context():
-    """Fresh processes that start in milliseconds: forked from a server that imported torch and transformers once
-    and has run nothing (so no thread pool exists yet); spawned where the platform has no fork server."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["powerbert.tools.timing"])
-    return context
-
-
 def _run_rounds(variants: list[str], scratch: Path, repeats: int) -> tuple[dict, dict]:
     """Every variant once per round, each in a fresh process, the order rotating; logits from the first round."""
     runs = {name: [] for name in variants}
     logits = {}
-    context = _process_context()
+    context = process_context()
     progress = tqdm(total=repeats * len(variants), desc="timing (a process per variant)")
     for round_ in range(repeats):
         shift = round_ % len(variants)

@@ -1,9 +1,13 @@
 """`powerbert embed` (a PoWER embedding model by distillation from a sentence-transformers model) and
 `powerbert evaluate-embeddings` (STS Spearman, agreement of nearest neighbours, texts per second: plain against
-PoWER, both through `SentenceTransformer.encode`)."""
+PoWER, both through `SentenceTransformer.encode`, each model timed in a process of its own)."""
 
 import argparse
+import json
+import os
 import statistics
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +63,9 @@ def add_embedding_parsers(commands) -> None:
                           "model's)")
     evaluate.add_argument("--batch-sizes", default="32", help="timing: batch sizes of encode (e.g. 1,32,128)")
     evaluate.add_argument("--repeats", type=int, default=3, help="timing: rounds, the models alternating")
+    evaluate.add_argument("--timing-models", help="timing: these folders (comma-separated: PoWER and plain models, "
+                          "PyTorch folders or exports) instead of --teacher and --model; the headline is the "
+                          "fastest PoWER one over the fastest plain one")
     evaluate.add_argument("--no-timing", action="store_true", help="quality only (timing needs the CPU to itself)")
     evaluate.add_argument("--seed", type=int, default=42)
     evaluate.add_argument("--output", type=Path, help="write the report as JSON here too")
@@ -113,7 +120,11 @@ def run_evaluate_embeddings(args: argparse.Namespace) -> dict:
                             "flop_fraction": power[0].flop_fraction(lengths)}
         report["corpus"].update(neighbour_agreement(plain, power, corpus, args.queries, args.seed))
         if not args.no_timing:
-            report["throughput"] = throughput(plain, power, corpus, parse_numbers(args.batch_sizes, int), args.repeats)
+            models = [m.strip() for m in (args.timing_models or f"{args.teacher},{args.model}").split(",") if m.strip()]
+            if not models or len(set(models)) != len(models):
+                raise PowerBertError(f"--timing-models {args.timing_models!r}: give each folder once")
+            report["throughput"] = throughput([str(resolve_model(m)) for m in models], corpus, limit,
+                                              parse_numbers(args.batch_sizes, int), args.repeats)
     if args.output:
         write_json_atomic(args.output, report)
     return report
@@ -156,19 +167,77 @@ def neighbour_agreement(plain, power, corpus: list[str], queries: int, seed: int
             "cosine_to_plain": float(np.mean((embeddings["plain"] * embeddings["power"]).sum(-1)))}
 
 
-def throughput(plain, power, texts: list[str], batch_sizes: list[int], repeats: int) -> list[dict]:
-    """Texts per second of `encode` at each batch size: rounds alternate the two models, the median round counts."""
-    rows = []
+def throughput(models: list[str], texts: list[str], max_seq_length: int, batch_sizes: list[int],
+               repeats: int) -> dict:
+    """Texts per second of each model's `encode` at each batch size, every model in a fresh process once per round
+    (the order rotating), medians over the rounds; the headline per batch size is the fastest PoWER model over
+    the fastest plain one."""
+    from tqdm.auto import tqdm
+
+    from .timing import process_context
+
+    runs: dict[str, list[dict]] = {m: [] for m in models}
+    context = process_context()
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus = Path(scratch) / "texts.json"
+        corpus.write_text(json.dumps(texts))
+        with tqdm(total=repeats * len(models), desc="timing (a process per model)") as progress:
+            for round_ in range(repeats):
+                shift = round_ % len(models)
+                for index, model in enumerate(models[shift:] + models[:shift]):
+                    out = Path(scratch) / f"{round_}-{index}.json"
+                    worker = context.Process(target=_time_encode_in_child,
+                                             args=(model, str(corpus), max_seq_length, batch_sizes, str(out)))
+                    worker.start()
+                    worker.join()
+                    error = out.with_suffix(".error")
+                    if worker.exitcode != 0:
+                        reason = error.read_text() if error.is_file() else f"exit code {worker.exitcode}"
+                        raise PowerBertError(f"timing {model} failed: {reason}")
+                    runs[model].append(json.loads(out.read_text()))
+                    progress.update()
+    rows = [{"model": model, "power": done[0]["power"], "runtime": done[0]["runtime"],
+             "texts_per_s": {str(b): len(texts) / statistics.median(r["seconds"][str(b)] for r in done)
+                             for b in batch_sizes}} for model, done in runs.items()]
+    headline = []
+    for b in map(str, batch_sizes):
+        fastest = {kind: max((r for r in rows if r["power"] == kind), key=lambda r: r["texts_per_s"][b], default=None)
+                   for kind in (True, False)}
+        if fastest[True] and fastest[False]:
+            headline.append({"batch_size": int(b), "fastest_power": fastest[True]["model"],
+                             "fastest_plain": fastest[False]["model"],
+                             "speedup": fastest[True]["texts_per_s"][b] / fastest[False]["texts_per_s"][b]})
+    return {"texts": len(texts), "rounds": repeats, "models": rows, "headline": headline}
+
+
+def _time_encode(model_path: str, texts_path: str, max_seq_length: int, batch_sizes: list[int]) -> dict:
+    """One model's `encode` over the texts at each batch size: an untimed pass (a runtime prepares kernels for each
+    input width the first time it meets it, a cost a running service pays once), then a timed one."""
+    from ..cpu_memory import keep_freed_memory
+    from ..embedding import load_sentence_transformer
+
+    keep_freed_memory()
+    texts = json.loads(Path(texts_path).read_text())
+    model = load_sentence_transformer(model_path)
+    model.max_seq_length = max_seq_length
+    seconds = {}
     for batch_size in batch_sizes:
-        seconds = {"plain": [], "power": []}
-        for model in (plain, power):  # warm-up
-            model.encode(texts[: 2 * batch_size], batch_size=batch_size, show_progress_bar=False)
-        for round_ in range(repeats):
-            for name, model in (("plain", plain), ("power", power))[:: 1 if round_ % 2 == 0 else -1]:
-                start = time.perf_counter()
-                model.encode(texts, batch_size=batch_size, show_progress_bar=False)
-                seconds[name].append(time.perf_counter() - start)
-        row = {"batch_size": batch_size, **{f"{n}_texts_per_s": len(texts) / statistics.median(s) for n, s in seconds.items()}}
-        row["speedup"] = row["power_texts_per_s"] / row["plain_texts_per_s"]
-        rows.append(row)
-    return rows
+        model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+        start = time.perf_counter()
+        model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+        seconds[str(batch_size)] = time.perf_counter() - start
+    exported = getattr(model[0], "exported", None)
+    runtime = "pytorch" if exported is None else f"{exported.runtime} {exported.export_config.get('precision')}"
+    return {"seconds": seconds, "power": getattr(model[0], "retention", None) is not None, "runtime": runtime}
+
+
+def _time_encode_in_child(model_path: str, texts_path: str, max_seq_length: int, batch_sizes: list[int],
+                          out_path: str) -> None:
+    """Entry point of a timing process: its output goes to stderr, a failure leaves its one-line reason in
+    <out>.error for the parent."""
+    os.dup2(2, 1)
+    try:
+        write_json_atomic(Path(out_path), _time_encode(model_path, texts_path, max_seq_length, batch_sizes))
+    except Exception as error:  # noqa: BLE001  (any failure becomes the parent's one-line error)
+        Path(out_path).with_suffix(".error").write_text(f"{type(error).__name__}: {error}".splitlines()[0])
+        sys.exit(1)

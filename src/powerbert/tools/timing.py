@@ -8,6 +8,7 @@ synthetic bench use.
 """
 
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -158,6 +159,16 @@ def time_interleaved(runners: dict[str, tuple], repeats: int, device: torch.devi
     examples = sum(len(b["input_ids"]) for b in next(iter(runners.values()))[1])
     stats = {name: latency_stats(latencies[name], pass_seconds[name], examples) for name in names}
     return stats, {name: np.concatenate(parts) for name, parts in logits.items()}
+
+
+def process_context():
+    """Fresh processes that start in milliseconds: forked from a server that imported torch and transformers once
+    and has run nothing (so no thread pool exists yet); spawned where the platform has no fork server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["powerbert.tools.timing"])
+    return context
 
 
 # --- one variant in a process of its own ------------------------------------------------------------------

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Fastest against fastest for embeddings: a PoWER embedding model (MODEL) and the plain model on every runtime
 # (PyTorch; ONNX Runtime fp32 and dynamic int8, the plain one as ONNX Runtime's fused graph; with 7-bit weights as
-# well on a CPU without VNNI), quality of each PoWER export against the plain PyTorch model, then `encode` speed of
-# every one in a process of its own, 3 rounds, medians. CORPUS (the timing texts) and OUT name the run. Needs the
-# CPU to itself. E.g. MODEL=runs/embed/more-text-merged-0.5/power OUT=docs/embeddings/zen3/stsb-fastest bash $0;
-# IMDB: MODEL=runs/embed/imdb-merged-0.5-r2000/power LONG=1 OUT=docs/embeddings/zen3/imdb-fastest bash $0
+# well on a CPU without VNNI). First the quality of each int8 variant and of the PoWER model against the plain
+# PyTorch model (the fp32 graphs give PyTorch's embeddings: tests check it), then `encode` speed of every one in a
+# process of its own, 3 rounds, medians. STS-B dev sentences by default, IMDB test reviews at 512 tokens with LONG=1;
+# OUT names the reports. Needs the CPU to itself. E.g.
+#   MODEL=runs/embed/more-text-merged-0.5/power OUT=docs/embeddings/zen3/stsb-fastest bash docs/embeddings/embed_fastest_speed.sh
+#   MODEL=runs/embed/imdb-merged-0.5-r2000/power LONG=1 OUT=docs/embeddings/zen3/imdb-fastest bash docs/embeddings/embed_fastest_speed.sh
 set -u
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=${THREADS:-2}
@@ -13,9 +15,9 @@ MODEL=${MODEL:?a PoWER embedding folder}
 OUT=${OUT:?a path prefix for the reports}
 E=runs/embed/exports/$(basename $(dirname $MODEL))
 mkdir -p $(dirname $OUT) runs/embed/exports
-if [ -n "${LONG:-}" ]; then  # IMDB test reviews at 512 tokens; 300 for timing
+if [ -n "${LONG:-}" ]; then  # IMDB test reviews at 512 tokens; 200 for timing
   DATA=(--max-seq-length 512 --corpus-file ../shared/imdb/test.tsv --text-columns sentence)
-  QUALITY=(--max-samples 1000 --queries 100); TIMING=(--max-samples 300 --batch-sizes 1,32)
+  QUALITY=(--max-samples 1000 --queries 100); TIMING=(--max-samples 200 --batch-sizes ${BATCH_SIZES:-1,32})
 else  # STS-B dev sentences; 1,000 of them for timing
   DATA=(--corpus-file ../shared/glue/STS-B/dev.tsv --text-columns sentence1,sentence2)
   QUALITY=(--sts-file ../shared/glue/STS-B/dev.tsv --max-samples 3000 --queries 300)
@@ -30,8 +32,8 @@ for q in $KINDS; do
   [ -d $E-$q ] || $P export --model $E-onnx --quantize $q --output $E-$q > /dev/null
   MODELS=$MODELS,runs/embed/exports/plain-$q,$E-$q
 done
-for m in ${MODELS//,/ }; do  # quality of every variant against the plain PyTorch model
-  [ $m = minilm ] && continue
+for m in ${MODELS//,/ }; do  # quality against the plain PyTorch model (the fp32 graphs give PyTorch's embeddings)
+  case $m in minilm|*-onnx) continue;; esac
   $P evaluate-embeddings --model $m --teacher minilm "${DATA[@]}" "${QUALITY[@]}" --no-timing \
     --output $OUT.quality-$(basename $m).json > /dev/null || echo "quality of $m failed"
 done

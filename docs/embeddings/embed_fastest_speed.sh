@@ -4,7 +4,7 @@
 # well on a CPU without VNNI). First the quality of each int8 variant and of the PoWER model against the plain
 # PyTorch model (the fp32 graphs give PyTorch's embeddings: tests check it), then `encode` speed of every one in a
 # process of its own, 3 rounds, medians. STS-B dev sentences by default, IMDB test reviews at 512 tokens with LONG=1;
-# OUT names the reports. Needs the CPU to itself. E.g.
+# NO_QUALITY=1 times only; OUT names the reports. Needs the CPU to itself. E.g.
 #   MODEL=runs/embed/more-text-merged-0.5/power OUT=docs/embeddings/zen3/stsb-fastest bash docs/embeddings/embed_fastest_speed.sh
 #   MODEL=runs/embed/imdb-merged-0.5-r2000/power LONG=1 OUT=docs/embeddings/zen3/imdb-fastest bash docs/embeddings/embed_fastest_speed.sh
 set -u
@@ -34,6 +34,7 @@ for q in $KINDS; do
 done
 for m in ${MODELS//,/ }; do  # quality against the plain PyTorch model (the fp32 graphs give PyTorch's embeddings)
   case $m in minilm|*-onnx) continue;; esac
+  [ -n "${NO_QUALITY:-}" ] && break  # timing only
   $P evaluate-embeddings --model $m --teacher minilm "${DATA[@]}" "${QUALITY[@]}" --no-timing \
     --output $OUT.quality-$(basename $m).json > /dev/null || echo "quality of $m failed"
 done

@@ -145,8 +145,12 @@ def server(shared_bert_export):
         process.kill()
         pytest.fail("the server did not come up in 400 s")
     yield base, shared_bert_export / "onnx", process
-    if process.poll() is None:
-        process.kill()
+    if process.poll() is None:  # stopped as a user stops it: a killed server leaves Ray's HAProxy behind
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _local(folder, texts):

@@ -234,8 +234,9 @@ def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, a
         try:
             serve.start(http_options={"host": host, "port": port}, logging_config=quiet)
         except (TimeoutError, ray.exceptions.RayError) as err:
-            raise PowerBertError(f"Ray Serve did not start: {first_line(err)} (on a busy machine, try again or raise "
-                                 "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S, 60 s by default)") from None
+            raise PowerBertError(f"Ray Serve did not start: {first_line(err)} (is an earlier server's HAProxy still "
+                                 "running? on a busy machine, raise RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S, 60 s by "
+                                 "default)") from None
         serve.run(build_app(model_dir, options), name="powerbert", route_prefix="/", logging_config=quiet)
         logger.info("serving %s on http://%s:%d (%d replica(s), %s ingress)", model_dir, host, port, options.replicas,
                     ingress)

@@ -183,8 +183,7 @@ def _fused(model_dir, graph: Path, token_types: bool, record: dict, embedding: b
     exports it unfused."""
     logger.info("exporting the plain model as ONNX Runtime's fused transformer graph")
     try:
-        record["fused_operators"] = export_fused_plain_onnx(model_dir, graph, token_types,
-                                                            encoder_dir=model_dir if embedding else None)
+        record["fused_operators"] = export_fused_plain_onnx(model_dir, graph, token_types, embedding)
     except PowerBertError as err:
         logger.warning("%s; exporting it without ONNX Runtime's fusions", err)
         return False

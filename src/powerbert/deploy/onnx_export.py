@@ -190,24 +190,24 @@ def quantize_onnx_int8(source: Path, target: Path, reduce_range: bool = False) -
 
 
 def export_fused_plain_onnx(model_dir: str | Path, path: Path, token_types: bool,
-                            encoder_dir: str | Path | None = None) -> dict[str, int]:
-    """The plain classifier of a folder (or, with encoder_dir, the bare encoder of an embedding model, with an
-    embedding export's outputs) as ONNX Runtime's fused transformer graph; returns the count of each fused
-    operator (empty where the optimizer knows no fusion for the architecture)."""
+                            embedding: bool = False) -> dict[str, int]:
+    """The plain classifier of a folder (or, for an embedding folder, its bare encoder, with an embedding export's
+    outputs) as ONNX Runtime's fused transformer graph; returns the count of each fused operator (empty where the
+    optimizer knows no fusion for the architecture)."""
     from onnxruntime.transformers import optimizer
 
     from ..modeling import load_classifier
 
-    if encoder_dir is None:
+    if embedding:
+        from transformers import AutoModel
+
+        model = load_classifier(model_dir, AutoModel, attn_implementation="eager").eval()
+        wrapped, outputs = _PlainTokenEmbeddings(model, token_types), EMBEDDING_OUTPUTS
+        output_axes = {name: {0: "batch", 1: "sequence"} for name in outputs}
+    else:
         model = load_classifier(model_dir, attn_implementation="eager").eval()
         wrapped, outputs = _LogitsOnly(model, token_types), ["logits"]
         output_axes = {"logits": {0: "batch"}}
-    else:
-        from transformers import AutoModel
-
-        model = load_classifier(encoder_dir, AutoModel, attn_implementation="eager").eval()
-        wrapped, outputs = _PlainTokenEmbeddings(model, token_types), EMBEDDING_OUTPUTS
-        output_axes = {name: {0: "batch", 1: "sequence"} for name in outputs}
     names = ["input_ids", "attention_mask", *(["token_type_ids"] if token_types else [])]
     ids = torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 102, 0, 0]]) % model.config.vocab_size
     example = (ids, torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]), torch.zeros_like(ids))

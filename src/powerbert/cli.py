@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="what answers HTTP in front of the replicas: HAProxy (Ray Serve's HAProxy ingress; each "
                        "replica then also listens on every interface) or Ray's Python proxy; auto: HAProxy where "
                        "its binary is installed")
+    serve.add_argument("--admission", choices=["auto", "on", "off"], default="auto",
+                       help="an HAProxy front that lets --max-ongoing x --replicas requests through, queues "
+                       "--max-queued more (for at most --max-queue-ms) and answers the rest 503 at once; auto: on "
+                       "where HAProxy's binary is installed")
     serve.add_argument("--address", help="join this Ray cluster (e.g. ray://head:10001 or auto) instead of "
                        "starting Ray here")
 

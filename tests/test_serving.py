@@ -1,6 +1,7 @@
 """`powerbert serve`: the TEI request format, answers like the local model's, one-line 4xx for bad requests,
 metrics, the admission front, the load generator, and a graceful stop; on a tiny PoWER BERT exported to ONNX Runtime."""
 
+import contextlib
 import http.server
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -103,35 +105,42 @@ class _SlowBackend(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.skipif(haproxy_binary() is None, reason="needs HAProxy's binary (ray[serve] on Linux)")
-def test_the_admission_front_lets_in_flight_through_queues_some_and_refuses_the_rest_at_once():
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    backend = ThreadingHTTPServer(("127.0.0.1", 0), _SlowBackend)
+@contextlib.contextmanager
+def _front_of_a_slow_backend(limits: AdmissionLimits):
+    """An admission front on a free port before a backend that takes 0.4 s a request; yields (url, front)."""
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowBackend)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
     port = _free_port()
-    front = Admission("127.0.0.1", port, backend.server_address[1], AdmissionLimits(in_flight=2, queued=2, queue_ms=600))
+    front = Admission("127.0.0.1", port, backend.server_address[1], limits)
     front.start()
-    answers = []
-
-    def call():
-        start = time.perf_counter()
-        status, body = _post(f"http://127.0.0.1:{port}/predict", b'{"inputs": "a"}')
-        answers.append((status, time.perf_counter() - start, body))
-
     try:
-        clients = [threading.Thread(target=call) for _ in range(10)]
-        for client in clients:
-            client.start()
-            time.sleep(0.01)  # in order: the first two run, the next two queue, the rest are refused
-        for client in clients:
-            client.join()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{METRICS_PATH}") as response:
-            assert "haproxy_backend_http_responses_total" in response.read().decode()
+        yield f"http://127.0.0.1:{port}", front
     finally:
         front.stop()
         backend.shutdown()
+
+
+def _at_once(call, clients: int, spacing: float = 0.0) -> None:
+    threads = [threading.Thread(target=call) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+        time.sleep(spacing)
+    for thread in threads:
+        thread.join()
+
+
+@pytest.mark.skipif(haproxy_binary() is None, reason="needs HAProxy's binary (ray[serve] on Linux)")
+def test_the_admission_front_lets_in_flight_through_queues_some_and_refuses_the_rest_at_once():
+    answers = []
+    with _front_of_a_slow_backend(AdmissionLimits(in_flight=2, queued=2, queue_ms=600)) as (url, front):
+        def call():
+            start = time.perf_counter()
+            status, body = _post(url + "/predict", b'{"inputs": "a"}')
+            answers.append((status, time.perf_counter() - start, body))
+
+        _at_once(call, 10, spacing=0.01)  # in order: the first two run, the next two queue, the rest are refused
+        with urllib.request.urlopen(url + METRICS_PATH) as response:
+            assert "haproxy_backend_http_responses_total" in response.read().decode()
     served = sorted(t for status, t, _ in answers if status == 200)
     refused = [(t, body) for status, t, body in answers if status == 503]
     assert len(served) == 4 and len(refused) == 6  # 2 in flight + 2 queued (each waits for one turn, 0.4 s < 0.6 s)
@@ -142,25 +151,9 @@ def test_the_admission_front_lets_in_flight_through_queues_some_and_refuses_the_
 
 @pytest.mark.skipif(haproxy_binary() is None, reason="needs HAProxy's binary (ray[serve] on Linux)")
 def test_a_request_queued_longer_than_the_limit_is_answered_503():
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    backend = ThreadingHTTPServer(("127.0.0.1", 0), _SlowBackend)
-    threading.Thread(target=backend.serve_forever, daemon=True).start()
-    port = _free_port()
-    front = Admission("127.0.0.1", port, backend.server_address[1], AdmissionLimits(in_flight=1, queued=8, queue_ms=150))
-    front.start()
     answers = []
-    try:
-        clients = [threading.Thread(target=lambda: answers.append(_post(f"http://127.0.0.1:{port}/", b"{}")[0]))
-                   for _ in range(3)]
-        for client in clients:
-            client.start()
-        for client in clients:
-            client.join()
-    finally:
-        front.stop()
-        backend.shutdown()
+    with _front_of_a_slow_backend(AdmissionLimits(in_flight=1, queued=8, queue_ms=150)) as (url, _):
+        _at_once(lambda: answers.append(_post(url + "/", b"{}")[0]), 3)
     assert sorted(answers) == [200, 503, 503]  # one served; the two behind it waited past 150 ms
 
 

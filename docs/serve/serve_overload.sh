@@ -12,7 +12,7 @@ OUT=${OUT:-docs/serve/ingress}
 ONGOING=${ONGOING:-32} QUEUED=${QUEUED:-8} QUEUE_MS=${QUEUE_MS:-0}
 TAG=ongoing$ONGOING-queued$QUEUED$([ "$QUEUE_MS" = 0 ] || echo "-${QUEUE_MS}ms")
 $P serve --model runs/serve/power-int8 --port 8600 --replicas 2 --threads 1 --max-queued $QUEUED \
-  --max-ongoing $ONGOING --max-queue-ms $QUEUE_MS > runs/serve/server-overload.log 2>&1 &
+  --max-ongoing $ONGOING --max-queue-ms $QUEUE_MS ${SERVE_EXTRA:-} > runs/serve/server-overload.log 2>&1 &
 SERVER=$!
 up=0; for i in $(seq 1 300); do sleep 1; curl -s -m 2 -X POST localhost:8600/predict -d '{"inputs": ["a", "b"]}' | grep -q label && { up=1; break; }; done
 echo "up=$up after $i s"

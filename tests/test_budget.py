@@ -38,7 +38,7 @@ def test_the_expected_fraction_falls_when_masses_fall_and_its_gradient_reaches_e
     assert float(budget.expected_fraction(masses.detach() * 0.5)) < float(fraction.detach())
 
 
-@pytest.mark.parametrize("shape", ["flops", "paper"])
+@pytest.mark.parametrize("shape", ["flops", "paper", "hold"])
 def test_the_multipliers_climb_while_the_constraint_is_violated(shape):
     budget = FlopBudget(0.3, LENGTHS, HIDDEN, FFN, "count", warmup_steps=4, shape=shape)
     assert [budget.current_target(s) for s in (0, 2, 4, 9)] == pytest.approx([1.0, 0.65, 0.3, 0.3])
@@ -52,9 +52,24 @@ def test_the_multipliers_climb_while_the_constraint_is_violated(shape):
         optimizer.step()
     climbed = budget.multipliers if shape == "flops" else budget.multipliers[:1]  # "paper" has one multiplier
     assert (climbed > 0.4).all()  # ascent: five steps of about 0.1 up, not down
-    if shape == "paper":  # the masses feel the paper's weights, later layers more
+    if shape != "flops":  # the masses feel the paper's weights, later layers more
         pull = masses.grad.tolist()
         assert pull == sorted(pull) and pull[-1] == pytest.approx(6 * pull[0])
+
+
+def test_hold_stops_pulling_once_the_target_holds_where_paper_goes_on_until_its_multiplier_turns():
+    masses = torch.full((6,), 5.0, requires_grad=True)  # far below 0.5 of the FLOPs
+    pulls = {}
+    for shape in ("paper", "hold"):
+        budget = FlopBudget(0.5, LENGTHS, HIDDEN, FFN, "count", warmup_steps=1, shape=shape)
+        with torch.no_grad():
+            budget.multipliers[0] = 1.0  # what the climb to the target left
+        masses.grad = None
+        regulariser = (torch.arange(1, 7) * masses).sum()
+        budget.penalty(masses, 5, regulariser).backward()
+        pulls[shape] = masses.grad.clone()
+        assert float(budget.multipliers.grad[0]) > 0  # the multiplier still falls (gradients reversed: ascent)
+    assert (pulls["paper"] > 0).all() and (pulls["hold"] == 0).all()
 
 
 @pytest.mark.parametrize("mode, masses", [("count", [80.3, 61.2, 33.9, 12.4, 4.1, 1.7]),

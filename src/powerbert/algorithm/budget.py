@@ -11,7 +11,10 @@ Two shapes of the constraint's pull on the retention parameters: "paper" (the de
 regulariser sum_j j * sum_i r_j[i] as the pull, later layers charged more, and learns its weight (the
 multiplier, moved by the gap) instead of asking for a lambda; "flops" charges each layer's mass what its
 vectors cost (through the expected FLOP fraction, whose gradient reaches the first layer to fall: that layer
-takes most of the cut).
+takes most of the cut); "hold": the paper's pull, but only while the expected fraction is above the current
+target, so that the search stops cutting once the target holds instead of overshooting it (the multiplier only
+turns the pull off once it falls below zero, which a short search may never reach) and the hard configuration
+needs little scaling.
 """
 
 import math
@@ -26,7 +29,7 @@ from .retention import PowerConfig, flop_fraction, fractions_from_means, retenti
 
 LR_MULTIPLIER = 0.05  # learning rate of the Lagrange multipliers (Adam, gradient ascent)
 WARMUP_SHARE = 1 / 3  # the target falls linearly from 1.0 to its value over this share of the search's steps
-SHAPES = ("paper", "flops")
+SHAPES = ("paper", "flops", "hold")
 # MRPC, 3 seeds at 0.5: F1 84.99 +- 0.50 against 83.85 +- 1.02 for "flops"; embeddings with carried pooling (STS-B
 # at 0.5): Spearman 79.76 against 79.09 (docs/results.md)
 DEFAULT_SHAPE = "paper"
@@ -87,9 +90,10 @@ class FlopBudget(nn.Module):
     def penalty(self, masses: torch.Tensor, step: int, regulariser: torch.Tensor | None = None) -> torch.Tensor:
         """The term added to the loss; `regulariser` (sum_j j * sum_i r_j[i]) is what shape "paper" pulls with."""
         gap = self.expected_fraction(masses) - self.current_target(step)
-        if self.shape == "paper":  # the multiplier sees only the gap; the r_j see only the weighted regulariser
+        if self.shape in ("paper", "hold"):  # the multiplier sees only the gap; the r_j only the weighted regulariser
             weight = self.multipliers[0]
-            return weight * gap.detach() + weight.detach() * regulariser / self.regulariser_scale
+            pull = weight.detach() if self.shape == "paper" or gap.detach() > 0 else weight.detach().clamp(max=0.0)
+            return weight * gap.detach() + pull * regulariser / self.regulariser_scale
         return self.multipliers[0] * gap + self.multipliers[1] * gap**2
 
     @torch.no_grad()

@@ -221,6 +221,10 @@ def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, a
     # a replica behind HAProxy waits 30 s by default before it stops, for load balancers outside Ray to let go of
     # it; Serve's own HAProxy lets go at once, and the replica still finishes its requests in flight
     os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "1")
+    # the deployment's code on the replica's HTTP event loop, not a loop of its own in another thread: no hop
+    # between threads per request (the model runs in `Classifier.compute` either way); 2.64x the plain model's
+    # requests per second instead of 2.49x on a 2-core Zen 3 (docs/benchmark.md)
+    os.environ.setdefault("RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD", "0")
     # a busy small machine starts Ray's HTTP proxy in more than Ray's default 5 s readiness check
     os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

@@ -82,7 +82,8 @@ def _add_training_options(parser: argparse.ArgumentParser, stages: tuple[str, ..
                             help=f"learning rate of the FLOP budget's Lagrange multipliers (default {LR_MULTIPLIER})")
         parser.add_argument("--budget-shape", choices=SHAPES, default=DEFAULT_SHAPE,
                             help="how a FLOP target pulls on the layers: paper (the default: the paper's regulariser, "
-                            "later layers charged more, its weight learned) or flops (each layer charged its vectors' cost)")
+                            "later layers charged more, its weight learned), hold (the same, pulling only while the "
+                            "expected FLOPs are above the target) or flops (each layer charged its vectors' cost)")
 
 
 def _add_gradual_option(parser: argparse.ArgumentParser) -> None:

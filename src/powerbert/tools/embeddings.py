@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..algorithm.budget import DEFAULT_SHAPE, SHAPES, speedup_to_flop_fraction
+from ..algorithm.budget import EMBED_SHAPE, SHAPES, speedup_to_flop_fraction
 from ..errors import PowerBertError
 from ..files import write_json_atomic
 
@@ -29,9 +29,10 @@ def add_embedding_parsers(commands) -> None:
     embed.add_argument("--target-flops", type=float, help="fraction of the plain encoder's FLOPs (default 0.5)")
     embed.add_argument("--target-speedup", type=float, help="the same as --target-flops 1/S")
     embed.add_argument("--retention-mode", choices=["count", "fraction"], default="count")
-    embed.add_argument("--budget-shape", choices=SHAPES, default=DEFAULT_SHAPE,
-                       help=f"how the FLOP target pulls on the layers (default {DEFAULT_SHAPE}; flops: each layer "
-                       "charged its vectors' cost; paper: the paper's regulariser, later layers charged more)")
+    embed.add_argument("--budget-shape", choices=SHAPES, default=EMBED_SHAPE,
+                       help=f"how the FLOP target pulls on the layers (default {EMBED_SHAPE}: the paper's regulariser, "
+                       "later layers charged more, only while the expected FLOPs are above the target; paper: the "
+                       "same without stopping; flops: each layer charged its vectors' cost)")
     embed.add_argument("--pool-weights", choices=["merged", "carried", "kept", "absorbed"],
                        help="what mean pooling averages: merged (count mode's default): each eliminated vector "
                        "averaged into the kept one most like it, weighted by the tokens each stands for; carried "

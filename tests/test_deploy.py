@@ -173,6 +173,7 @@ def test_plain_and_int8_exports(bert_export, tmp_path):
     int8 = ORTModelForSequenceClassification.from_pretrained(tmp_path / "int8")
     logits = int8(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
     assert (logits - expected_power).abs().max() < 0.05  # int8 weights: close, not equal
+    assert record["int8_check"]["texts"] == 16 and 0 <= record["int8_check"]["logit_error"] < 0.5
     # 7-bit weights: every quantized weight within [-64, 64] (ONNX Runtime's symmetric 7-bit range), still close
     record = export(root / "onnx", tmp_path / "int8-w7", quantize="int8-w7")
     assert record["precision"] == "int8" and record["quantization"] == "dynamic, 7-bit weights"
@@ -186,6 +187,30 @@ def test_plain_and_int8_exports(bert_export, tmp_path):
     assert (logits - expected_power).abs().max() < 0.05
     with pytest.raises(PowerBertError, match="OpenVINO takes"):
         export(root / "onnx", tmp_path / "ov-w7", quantize="int8-w7", runtime="openvino")
+
+
+def test_the_int8_check_flags_a_graph_that_does_not_follow_the_fp32_graph(bert_export, tmp_path):
+    import onnx
+
+    from powerbert.deploy.int8_check import disagreement_message, int8_agreement
+
+    _, root = bert_export
+    tokenizer, names = AutoTokenizer.from_pretrained(root / "onnx"), ["input_ids", "attention_mask", "token_type_ids"]
+    graph = root / "onnx" / "model.onnx"
+    same = int8_agreement(graph, graph, tokenizer, names, 64, embedding=False)
+    assert same == {"texts": 16, "same_prediction": 1.0, "logit_error": 0.0, "agrees": True}
+    broken = onnx.load(str(graph))  # the classifier's output layer negated: every prediction the other class
+    head = {node.input[1] for node in broken.graph.node if node.op_type in ("MatMul", "Gemm")}
+    head_bias = {node.input[2] for node in broken.graph.node if node.op_type == "Gemm" and len(node.input) > 2}
+    classifier = [init for init in broken.graph.initializer if init.name in head | head_bias
+                  and "classifier" in init.name]
+    assert classifier
+    for init in classifier:
+        init.CopyFrom(onnx.numpy_helper.from_array(-onnx.numpy_helper.to_array(init), init.name))
+    onnx.save(broken, str(tmp_path / "broken.onnx"))
+    check = int8_agreement(graph, tmp_path / "broken.onnx", tokenizer, names, 64, embedding=False)
+    assert check["same_prediction"] == 0.0 and check["logit_error"] > 1.9 and not check["agrees"]
+    assert "int8-w7" in disagreement_message(check, "int8") and "fp32" in disagreement_message(check, "int8-w7")
 
 
 def test_the_onnx_model_runs_in_a_transformers_pipeline(bert_export):

@@ -100,6 +100,7 @@ def test_the_real_model_exports_to_onnx_fp32_and_int8_and_keeps_its_dev_accuracy
         out = run_dir.parent / f"onnx{'-int8' if quantize else ''}"
         if quantize:  # the fp32 graph, quantized
             assert main(["export", "--model", str(onnx_dir), "--output", str(out), *quantize]) == 0
+            assert json.loads((out / "export_config.json").read_text())["int8_check"]["agrees"]  # real weights
         capsys.readouterr()
         assert main(["evaluate", "--model", str(out), *data]) == 0
         accuracy = json.loads(capsys.readouterr().out)["accuracy"]

@@ -22,6 +22,7 @@ from ..architectures.adapters import max_input_length, uses_token_types
 from ..errors import PowerBertError, first_line
 from ..files import check_writable_folder, write_directory_atomic, write_json_atomic
 from ..modeling import PowerModel, load_classifier, load_config
+from .int8_check import SAMPLE_TEXTS, disagreement_message, int8_agreement
 from .onnx_export import export_fused_plain_onnx, export_onnx_file, quantize_onnx_int8
 from .openvino_export import OPENVINO_FILE, convert_to_openvino
 
@@ -163,6 +164,7 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
             elif quantize:
                 logger.info("quantizing to int8 (ONNX Runtime dynamic quantization)")
                 quantize_onnx_int8(graph, tmp / file_name, reduce_range=quantize == "int8-w7")
+                _check_int8(model_dir, graph, tmp / file_name, record, quantize)
             else:
                 os.replace(graph, tmp / file_name)
         config.save_pretrained(tmp)
@@ -175,6 +177,26 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
 
     write_directory_atomic(output, write)
     return record
+
+
+def _check_int8(model_dir, fp32_graph: Path, int8_graph: Path, record: dict, quantize: str) -> None:
+    """Record how closely the int8 graph follows the fp32 one on a few sample texts; warn where it does not."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    except (OSError, ValueError):
+        return  # _copy_tokenizer warns about the missing tokenizer
+    logger.info("comparing the int8 graph with the fp32 graph on %d sample texts", len(SAMPLE_TEXTS))
+    try:
+        check = int8_agreement(fp32_graph, int8_graph, tokenizer, record["inputs"], record["max_length"],
+                               record["task"] == "sentence-embedding")
+    except Exception as err:  # a tokenizer that cannot read English text (a test's toy vocabulary): no check
+        logger.warning("the int8 graph was not compared with the fp32 graph: %s", first_line(err))
+        return
+    record["int8_check"] = check
+    if not check["agrees"]:
+        logger.warning(disagreement_message(check, quantize))
 
 
 def _fused(model_dir, graph: Path, token_types: bool, record: dict, embedding: bool) -> bool:

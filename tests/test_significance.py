@@ -1,6 +1,6 @@
 import torch
 
-from powerbert.algorithm.significance import PAD_SCORE, significance_scores, similarity_scores
+from powerbert.algorithm.significance import PAD_SCORE, significance_scores
 
 
 def test_scores_on_a_hand_made_attention_matrix():
@@ -28,15 +28,3 @@ def test_padded_queries_add_nothing_and_padded_keys_rank_last():
 def test_no_mask_gives_the_same_scores_as_a_mask_of_ones():
     probs = torch.softmax(torch.randn(2, 3, 5, 5, generator=torch.Generator().manual_seed(1)), dim=-1)
     torch.testing.assert_close(significance_scores(probs, None), significance_scores(probs, torch.ones(2, 5)))
-
-
-def test_similarity_scores_rank_a_near_duplicate_last_and_keep_one_of_each_pair():
-    # positions 0..5: [CLS], x, x', y, z, padding; sets A (even) and B (odd); x' (in A) nearly repeats x (in B)
-    x, y, z = torch.eye(4)[1], torch.eye(4)[2], torch.eye(4)[3]
-    cls = torch.tensor([1.0, 0.1, 0.1, 0.1])
-    hidden = torch.stack([cls, x, x + 0.01 * y, y, z, torch.ones(4)])[None]
-    scores = similarity_scores(hidden, torch.tensor([[1, 1, 1, 1, 1, 0]]))[0]
-    assert scores[5] < scores[:5].min()  # padding first
-    assert int(scores[:5].argmin()) == 2  # then the near-duplicate, while its twin x ranks among the highest
-    assert scores[[1, 3]].min() > scores[[0, 2, 4]].max()  # set B ranks above every vector of A
-    torch.testing.assert_close(similarity_scores(hidden[:, :5], None), scores[None, :5])  # no mask: the same

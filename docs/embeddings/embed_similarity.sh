@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Token merging with near-duplicates eliminated first (--scoring similarity, ToMe's bipartite matching) instead of
 # the attention they receive: the Zen 3 merged run (embed_merged_targets.sh, target 0.5) otherwise unchanged.
+# The option was taken out again (no gain); run this at commit 817b709.
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=2
 P=.venv/bin/powerbert

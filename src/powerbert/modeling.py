@@ -25,7 +25,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .algorithm.budget import FlopBudget
 from .algorithm.extract import SoftExtract, absorb_weights, gather_positions, hard_extract, merge_weights, select_kept
 from .algorithm.retention import CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
-from .algorithm.significance import random_scores, significance_scores, similarity_scores
+from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
 from .errors import PowerBertError, first_line
 from .pipeline_support import register_for_pipelines
@@ -212,7 +212,7 @@ class PowerModel(nn.Module):
         context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention,
                                                   key_bias=size_bias)
         if eliminate:  # before the attention block's output projection, which works row by row: same result
-            scores = self._scores(attention, hidden, mask)
+            scores = significance_scores(attention, mask) if by_attention else random_scores(hidden, mask)
             if merge:  # a convex mix of the vectors: the output projection and the residual mix alike
                 kept = select_kept(scores, keep)
                 mix, weights = merge_weights(weights, hidden, kept)
@@ -236,20 +236,10 @@ class PowerModel(nn.Module):
         returns each vector's weight r_j[rank] (batch, length)."""
         by_attention = self.power_config.scoring == "attention"
         context, attention = self._self_attention(layer, hidden, mask, positions, need_probs=by_attention)
-        scores = self._scores(attention, hidden, mask)
         hidden = self.adapter.attention_output(layer, context, hidden)
+        scores = significance_scores(attention, mask) if by_attention else random_scores(hidden, mask)
         soft = self.soft_extract[j].weights(scores, lengths).to(hidden.dtype)
         return self.adapter.feed_forward(layer, hidden * soft[..., None]), soft
-
-    def _scores(self, attention: torch.Tensor | None, hidden: torch.Tensor, mask: torch.Tensor | None
-                ) -> torch.Tensor:
-        """Each vector's score (batch, seq) by the configuration's scoring: attention received (the paper's),
-        similarity (near-duplicates last, from the layer's input vectors) or random."""
-        if self.power_config.scoring == "attention":
-            return significance_scores(attention, mask)
-        if self.power_config.scoring == "similarity":
-            return similarity_scores(hidden, mask)
-        return random_scores(hidden, mask)
 
     def _self_attention(
         self, layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor | None,

@@ -16,7 +16,7 @@ from ..errors import PowerBertError
 from ..files import write_json_atomic
 
 CONFIG_NAME = "power_config.json"
-SCORINGS = ("attention", "similarity", "random")
+SCORINGS = ("attention", "random")
 MODES = ("count", "fraction")
 FRACTION_BINS = 32  # Soft-Extract bins of relative rank in fraction mode (the regulariser counts them like ranks)
 FRACTION_DIGITS = 3  # rho_j is stored to this many decimals, so that every runtime computes the same counts
@@ -41,8 +41,7 @@ class PowerConfig:
     retention: list[int] | list[float]
     masses: list[float] | None = None  # raw sum_i r_j[i] (count) or mean r_j (fraction) from the search, if any
     metadata: dict = field(default_factory=dict)
-    # "similarity": near-duplicates eliminated first (for token merging); "random": the paper's ablation
-    scoring: str = "attention"
+    scoring: str = "attention"  # "random": the paper's ablation, random vectors eliminated instead
     mode: str = "count"
 
     def __post_init__(self) -> None:

@@ -7,7 +7,6 @@ token's score, and padded keys score -1 so they rank after every real token.
 """
 
 import torch
-import torch.nn.functional as F
 
 PAD_SCORE = -1.0
 
@@ -35,24 +34,3 @@ def random_scores(hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> 
     """Random scores (batch, seq) for the paper's ablation (random elimination); padding still ranks last."""
     scores = torch.rand(hidden.shape[:2], device=hidden.device)
     return scores if attention_mask is None else scores.masked_fill(attention_mask == 0, PAD_SCORE)
-
-
-@torch.no_grad()
-def similarity_scores(hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-    """Scores (batch, seq) that rank near-duplicates last, for token merging (ToMe's bipartite matching, Bolya et
-    al. 2023): the vectors (batch, seq, hidden) alternate between two sets, A (even positions) and B (odd); each of
-    A scores minus its best cosine to B, each of B scores above all of A, and among B, minus its best cosine to A.
-    Eliminating the lowest then removes the vectors of A most like one of B, which a merge loses least by; padding
-    scores lowest.
-    """
-    unit = F.normalize(hidden.float(), dim=-1)
-    similar = unit[:, 0::2] @ unit[:, 1::2].transpose(1, 2)  # (batch, |A|, |B|)
-    if attention_mask is not None:  # padding is no one's partner
-        similar = similar.masked_fill(attention_mask[:, 1::2][:, None, :] == 0, -2.0)
-        similar = similar.masked_fill(attention_mask[:, 0::2][:, :, None] == 0, -2.0)
-    a_scores = -similar.max(dim=2).values  # in [-1, 1]; 2 without a real partner
-    b_scores = 4.0 - similar[:, 1:].max(dim=1).values if similar.shape[1] > 1 else torch.full_like(
-        similar[:, 0], 4.0)  # in [3, 5] (not against [CLS], which stays)
-    scores = unit.new_empty(hidden.shape[:2])
-    scores[:, 0::2], scores[:, 1::2] = a_scores, b_scores
-    return scores if attention_mask is None else scores.masked_fill(attention_mask == 0, -3.0)

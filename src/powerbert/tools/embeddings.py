@@ -38,9 +38,6 @@ def add_embedding_parsers(commands) -> None:
                        "averaged into the kept one most like it, weighted by the tokens each stands for; carried "
                        "(fraction mode's default): every token, each eliminated one as it was when removed; kept: "
                        "the kept vectors only; absorbed: each kept vector weighted by the tokens it absorbed")
-    embed.add_argument("--scoring", choices=["attention", "similarity"], default="attention",
-                       help="which vectors a layer eliminates: attention (the paper's significance, default) or "
-                       "similarity (near-duplicates first, ToMe's bipartite matching)")
     embed.add_argument("--search-epochs", type=float, default=2.0)
     embed.add_argument("--retrain-epochs", type=float, default=2.0)
     embed.add_argument("--lr", type=float, default=5e-5, help="learning rate of the encoder weights (default 5e-5)")
@@ -93,7 +90,7 @@ def run_embed(args: argparse.Namespace) -> dict:
     stage = lambda epochs: StageOptions(epochs, args.lr, args.batch_size, args.checkpoint_minutes)  # noqa: E731
     return run_distillation(resolve_model(args.model), texts, dev, args.output_dir, stage(args.search_epochs),
                             stage(args.retrain_epochs), target, 0.0, None, args.max_seq_length, args.retention_mode,
-                            args.pool_weights, args.seed, args.budget_shape, args.scoring)
+                            args.pool_weights, args.seed, args.budget_shape)
 
 
 def run_evaluate_embeddings(args: argparse.Namespace) -> dict:

@@ -90,11 +90,10 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
                      search_stage: StageOptions, retrain_stage: StageOptions, target_flops: float | None,
                      lambda_: float, lr_retention: float | None, max_seq_length: int | None = None,
                      mode: str = "count", pool_weights: str | None = None, seed: int = 42,
-                     budget_shape: str = EMBED_SHAPE, scoring: str = "attention") -> dict:
+                     budget_shape: str = EMBED_SHAPE) -> dict:
     """Search and re-train a PoWER embedding model from the plain sentence-transformers model at teacher_path;
     resumable (a finished stage is skipped). Writes <output_dir>/search, /power (sentence-transformers folders)
-    and summary.json. pool_weights None: "merged" in count mode (the best measured), "carried" in fraction mode.
-    scoring: which vectors each layer eliminates (PowerConfig.scoring)."""
+    and summary.json. pool_weights None: "merged" in count mode (the best measured), "carried" in fraction mode."""
     pool_weights = pool_weights or ("carried" if mode == "fraction" else "merged")
     check_pool_weights(pool_weights, mode)  # before any work, not after the teacher's encodings
     teacher = load_sentence_transformer(teacher_path)
@@ -110,15 +109,13 @@ def run_distillation(teacher_path: str, train: list[str], dev: list[str], output
     summary_path = output_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     summary.update(teacher=str(teacher_path), max_seq_length=max_seq_length, train_texts=len(train),
-                   dev_texts=len(dev), target_flops=target_flops, budget_shape=budget_shape, seed=seed,
-                   scoring=scoring, **metadata)
+                   dev_texts=len(dev), target_flops=target_flops, budget_shape=budget_shape, seed=seed, **metadata)
     seconds = summary.setdefault("stage_seconds", {})
     search_dir, power_dir = output_dir / "search", output_dir / "power"
     if not (search_dir / "power_config.json").is_file():
         start = time.time()
         plain = PowerEmbeddingModel.keep_all(encoder, max_seq_length)
         plain.power_config.metadata.update(metadata)
-        plain.power_config.scoring = scoring
         search(teacher_path, data, search_dir, search_stage, lambda_, lr_retention, seed, mode, target_flops,
                start=plain, budget_shape=budget_shape)
         seconds["search"] = round(time.time() - start, 1)

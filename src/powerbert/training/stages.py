@@ -281,8 +281,7 @@ def search(model_dir: str, data: TaskData, output_dir: Path, stage: StageOptions
             logger.warning("the configuration reaches %.3f of the FLOPs, not the target %.3f: counts are whole "
                            "vectors and these inputs are short; the nearest configuration was kept",
                            reached, target_flops)
-    config = PowerConfig(retention=retention, masses=masses, metadata=metadata, mode=mode,
-                         scoring=power.power_config.scoring)
+    config = PowerConfig(retention=retention, masses=masses, metadata=metadata, mode=mode)
     power.set_retention(config)
 
     def write(tmp: Path) -> None:

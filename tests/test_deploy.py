@@ -192,12 +192,13 @@ def test_plain_and_int8_exports(bert_export, tmp_path):
 def test_the_int8_check_flags_a_graph_that_does_not_follow_the_fp32_graph(bert_export, tmp_path):
     import onnx
 
-    from powerbert.deploy.int8_check import disagreement_message, int8_agreement
+    from powerbert.deploy.int8_check import disagreement_message, int8_agreement, sample_feeds
 
     _, root = bert_export
     tokenizer, names = AutoTokenizer.from_pretrained(root / "onnx"), ["input_ids", "attention_mask", "token_type_ids"]
     graph = root / "onnx" / "model.onnx"
-    same = int8_agreement(graph, graph, tokenizer, names, 64, embedding=False)
+    feeds = sample_feeds(tokenizer, names, 64)
+    same = int8_agreement(graph, graph, feeds, embedding=False)
     assert same == {"texts": 16, "same_prediction": 1.0, "logit_error": 0.0, "agrees": True}
     broken = onnx.load(str(graph))  # the classifier's output layer negated: every prediction the other class
     head = {node.input[1] for node in broken.graph.node if node.op_type in ("MatMul", "Gemm")}
@@ -208,7 +209,7 @@ def test_the_int8_check_flags_a_graph_that_does_not_follow_the_fp32_graph(bert_e
     for init in classifier:
         init.CopyFrom(onnx.numpy_helper.from_array(-onnx.numpy_helper.to_array(init), init.name))
     onnx.save(broken, str(tmp_path / "broken.onnx"))
-    check = int8_agreement(graph, tmp_path / "broken.onnx", tokenizer, names, 64, embedding=False)
+    check = int8_agreement(graph, tmp_path / "broken.onnx", feeds, embedding=False)
     assert check["same_prediction"] == 0.0 and check["logit_error"] > 1.9 and not check["agrees"]
     assert "int8-w7" in disagreement_message(check, "int8") and "fp32" in disagreement_message(check, "int8-w7")
 

@@ -273,7 +273,6 @@ def test_the_plain_model_exports_as_onnx_runtimes_fused_graph_that_encodes_like_
     got = SentenceTransformer(str(tmp_path / "int8"), device="cpu", trust_remote_code=True).encode(
         sample, convert_to_tensor=True)
     assert (got * expected).sum(-1).min() > 0.9  # int8: close in direction, not equal
-    assert int8["int8_check"]["agrees"] and int8["int8_check"]["mean_cosine"] > 0.95  # recorded at export
 
 
 @pytest.mark.parametrize("pool_weights", ["carried", "merged"])

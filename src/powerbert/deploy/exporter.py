@@ -22,7 +22,7 @@ from ..architectures.adapters import max_input_length, uses_token_types
 from ..errors import PowerBertError, first_line
 from ..files import check_writable_folder, write_directory_atomic, write_json_atomic
 from ..modeling import PowerModel, load_classifier, load_config
-from .int8_check import SAMPLE_TEXTS, disagreement_message, int8_agreement
+from .int8_check import disagreement_message, int8_agreement, sample_feeds
 from .onnx_export import export_fused_plain_onnx, export_onnx_file, quantize_onnx_int8
 from .openvino_export import OPENVINO_FILE, convert_to_openvino
 
@@ -146,6 +146,8 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
         "task": "sentence-embedding" if embedding else "text-classification",
     }
 
+    tokenizer = _load_tokenizer(model_dir)
+
     def write(tmp: Path) -> None:
         tmp.mkdir(parents=True)
         with tempfile.TemporaryDirectory(dir=tmp.parent) as scratch:
@@ -164,13 +166,14 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
             elif quantize:
                 logger.info("quantizing to int8 (ONNX Runtime dynamic quantization)")
                 quantize_onnx_int8(graph, tmp / file_name, reduce_range=quantize == "int8-w7")
-                _check_int8(model_dir, graph, tmp / file_name, record, quantize)
+                _check_int8(tokenizer, graph, tmp / file_name, record, quantize)
             else:
                 os.replace(graph, tmp / file_name)
         config.save_pretrained(tmp)
         if power_config is not None:
             power_config.save_pretrained(tmp)
-        _copy_tokenizer(model_dir, tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
         if embedding:
             _copy_sentence_transformer_files(model_dir, tmp)
         write_json_atomic(tmp / EXPORT_CONFIG, record)
@@ -179,21 +182,17 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
     return record
 
 
-def _check_int8(model_dir, fp32_graph: Path, int8_graph: Path, record: dict, quantize: str) -> None:
+def _check_int8(tokenizer, fp32_graph: Path, int8_graph: Path, record: dict, quantize: str) -> None:
     """Record how closely the int8 graph follows the fp32 one on a few sample texts; warn where it does not."""
-    from transformers import AutoTokenizer
-
+    if tokenizer is None:
+        return  # _load_tokenizer warned already
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    except (OSError, ValueError):
-        return  # _copy_tokenizer warns about the missing tokenizer
-    logger.info("comparing the int8 graph with the fp32 graph on %d sample texts", len(SAMPLE_TEXTS))
-    try:
-        check = int8_agreement(fp32_graph, int8_graph, tokenizer, record["inputs"], record["max_length"],
-                               record["task"] == "sentence-embedding")
-    except Exception as err:  # a tokenizer that cannot read English text (a test's toy vocabulary): no check
+        feeds = sample_feeds(tokenizer, record["inputs"], record["max_length"])
+    except Exception as err:  # tokenizers raise their own types (a test's toy vocabulary without [UNK]): no check
         logger.warning("the int8 graph was not compared with the fp32 graph: %s", first_line(err))
         return
+    logger.info("comparing the int8 graph with the fp32 graph on %d sample texts", len(feeds))
+    check = int8_agreement(fp32_graph, int8_graph, feeds, record["task"] == "sentence-embedding")
     record["int8_check"] = check
     if not check["agrees"]:
         logger.warning(disagreement_message(check, quantize))
@@ -242,17 +241,17 @@ def _fp32_onnx_export(model_dir: str | os.PathLike) -> dict | None:
     return record
 
 
-def _copy_tokenizer(model_dir: str | os.PathLike, target: Path) -> None:
-    """Save the source folder's tokenizer beside the graph, so the export folder serves on its own."""
+def _load_tokenizer(model_dir: str | os.PathLike):
+    """The source folder's tokenizer (saved beside the graph, so the export folder serves on its own), or None
+    and a warning where the folder has none."""
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        return AutoTokenizer.from_pretrained(model_dir)
     except (OSError, ValueError) as err:
         logger.warning("no tokenizer in %s (%s); the export folder will need one passed in", model_dir,
                        first_line(err))
-        return
-    tokenizer.save_pretrained(target)
+        return None
 
 
 def read_export_config(directory: str | os.PathLike) -> dict:

@@ -52,11 +52,8 @@ def _outputs(graph: Path, feeds: list[dict[str, np.ndarray]], embedding: bool) -
     return np.stack(rows).astype(np.float64)
 
 
-def int8_agreement(fp32_graph: Path, int8_graph: Path, tokenizer, input_names: list[str], max_length: int,
-                   embedding: bool) -> dict:
-    """How closely the int8 graph follows the fp32 graph on SAMPLE_TEXTS (one text at a time), and whether that
-    is close enough ("agrees"). Embeddings: the mean and least cosine; classifiers: the share of texts given
-    the same class, and the relative error of the logits."""
+def sample_feeds(tokenizer, input_names: list[str], max_length: int) -> list[dict[str, np.ndarray]]:
+    """SAMPLE_TEXTS tokenized one at a time, as the graphs' inputs."""
     feeds = []
     for text in SAMPLE_TEXTS:
         encoded = tokenizer(text, truncation=True, max_length=max_length, return_tensors="np")
@@ -64,6 +61,13 @@ def int8_agreement(fp32_graph: Path, int8_graph: Path, tokenizer, input_names: l
         if "token_type_ids" in input_names and "token_type_ids" not in feed:
             feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
         feeds.append(feed)
+    return feeds
+
+
+def int8_agreement(fp32_graph: Path, int8_graph: Path, feeds: list[dict[str, np.ndarray]], embedding: bool) -> dict:
+    """How closely the int8 graph follows the fp32 graph on `feeds` (sample_feeds), and whether that is close
+    enough ("agrees"). Embeddings: the mean and least cosine; classifiers: the share of texts given the same
+    class, and the relative error of the logits."""
     reference, quantized = _outputs(fp32_graph, feeds, embedding), _outputs(int8_graph, feeds, embedding)
     if embedding:
         norms = np.linalg.norm(reference, axis=1) * np.linalg.norm(quantized, axis=1)

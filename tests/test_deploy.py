@@ -57,7 +57,7 @@ def fraction_export(tmp_path_factory):
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
 def test_fraction_mode_exports_with_per_input_counts_inside_the_graph(tmp_path, fraction_export, runtime):
     power, root = fraction_export
-    if runtime == "openvino":
+    if runtime == "openvino":  # the ONNX Runtime export's folder: export traces its model folder again
         export(root / "onnxruntime", tmp_path / "export", runtime=runtime)
     exported = load_exported(root / "onnxruntime" if runtime == "onnxruntime" else tmp_path / "export")
     ids, mask, types = mixed_batch("bert")
@@ -145,6 +145,36 @@ def test_the_graph_eliminates_inside_it(bert_export):
     nodes = onnx_format.load(str(root / "onnx" / "model.onnx")).graph.node
     gathers = [node for node in nodes if node.op_type == "GatherND"]  # Extract: one per gathered tensor and layer
     assert gathers and all(attribute.i == 1 for node in gathers for attribute in node.attribute)
+
+
+def test_onnx_runtimes_graph_runs_attention_as_one_operator_and_joins_the_projections(tmp_path):
+    """Layer 1 eliminates (MultiHeadAttention with its logits out, for the scores), layer 2 keeps [CLS] alone
+    (MultiHeadAttention of one query, no logits), layer 3 sees one vector (no attention): PyTorch's logits, with
+    and without padding."""
+    import onnx
+
+    power = get_power_model(tiny_classifier("bert"), PowerConfig([6, 1, 1])).eval()
+    power.save_pretrained(tmp_path / "power")
+    record = export(tmp_path / "power", tmp_path / "onnx")
+    assert record["fused_operators"] == {"MultiHeadAttention": 2, "projections_joined": 3}  # Q, K, V; then K, V
+    nodes = onnx.load(str(tmp_path / "onnx" / "model.onnx")).graph.node
+    attention = [node for node in nodes if node.op_type == "MultiHeadAttention"]
+    # outputs: the context, no key or value caches, and the logits only where the layer scores
+    assert [sum(map(bool, node.output)) for node in attention] == [2, 1] and attention[0].output[3]
+    ids, mask, types = mixed_batch("bert")
+    with torch.no_grad():
+        expected, single = power(ids, mask, types).logits, power(ids[:1, :12], None, types[:1, :12]).logits
+    model = load_exported(tmp_path / "onnx")
+    torch.testing.assert_close(model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, expected,
+                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(model(input_ids=ids[:1, :12], attention_mask=mask[:1, :12],
+                                     token_type_ids=types[:1, :12]).logits, single, rtol=1e-4, atol=1e-5)
+    # OpenVINO's `qk` holds neither mask nor bias: asked to convert this graph, export traces the model folder again
+    assert export(tmp_path / "onnx", tmp_path / "openvino", runtime="openvino")["fused_operators"] == {}
+    shutil.move(tmp_path / "power", tmp_path / "gone")
+    with pytest.raises(PowerBertError, match="is gone: export the PoWER model folder"):
+        export(tmp_path / "onnx", tmp_path / "openvino-2", runtime="openvino")
+    assert not (tmp_path / "openvino-2").exists()
 
 
 def test_plain_and_int8_exports(bert_export, tmp_path):

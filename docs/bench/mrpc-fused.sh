@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # MRPC (MiniLM, FLOP target 0.3): every runtime's fastest graphs, the plain ONNX Runtime variants as ONNX Runtime's
-# fused transformer graph and the PoWER ones with onnxscript's fusions; a process per variant, 5 rounds (batch 1 moves by a third between runs on a shared 2-core machine).
+# fused transformer graph, the PoWER ones with ONNX Runtime's MultiHeadAttention and joined projections; a process per
+# variant, 5 rounds (batch 1 moves by a third between runs on a shared 2-core machine).
 set -u
 cd "$(dirname "$0")/../.."
 export GLUE_DIR=${GLUE_DIR:-../shared/glue}

@@ -27,6 +27,7 @@ from .algorithm.extract import SoftExtract, absorb_weights, gather_positions, ha
 from .algorithm.retention import CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
+from .architectures.attention import fused_attention, fused_attention_probs, use_fused_attention
 from .errors import PowerBertError, first_line
 from .pipeline_support import register_for_pipelines
 from .files import write_directory_atomic
@@ -259,16 +260,24 @@ class PowerModel(nn.Module):
         # one: a test on that would fix the exported graph's input length)
         if isinstance(width, int) and width == 1 and not self.training:
             return self.adapter.value(layer, hidden), None
-        query, key, value = self.adapter.project(layer, hidden, cls_query_only)
-        query, key, value = (x.view(batch, x.shape[1], heads, -1).transpose(1, 2) for x in (query, key, value))
-        bias = None
+        projected = self.adapter.project(layer, hidden, cls_query_only)
+        query, key, value = (x.view(batch, x.shape[1], heads, -1).transpose(1, 2) for x in projected)
+        bias, rotated = None, False
         if positions is not None:
             query_positions = positions[:, :1] if cls_query_only else positions
+            split = query, key
             query, key, bias = self.adapter.position_terms(layer, query, key, query_positions, positions)
+            rotated = query is not split[0] or key is not split[1]
         if key_bias is not None:
             key_bias = key_bias[:, None, None, :].to(query.dtype)
             bias = key_bias if bias is None else bias + key_bias
         scale = self.adapter.attention_scale(query.shape[-1])
+        if use_fused_attention() and not rotated:  # one operator in ONNX Runtime's graph (architectures.attention)
+            if bias is not None:  # its bias has a row per query
+                bias = bias.expand(*bias.shape[:2], query.shape[2], key.shape[2])
+            if need_probs:
+                return fused_attention_probs(*projected, mask, bias, heads, scale)
+            return fused_attention(*projected, mask, bias, heads, scale), None
         dropout = self.adapter.attention_dropout if self.training else 0.0
         keep_keys = None if mask is None else mask[:, None, None, :].bool()
         if need_probs:

@@ -117,12 +117,22 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
     check_export_options(runtime, quantize, bool(calibration))
     check_output_dir(output)
     source = _fp32_onnx_export(model_dir)
+    if source is not None and runtime == "openvino" and "MultiHeadAttention" in source.get("fused_operators", {}):
+        # OpenVINO reads ONNX Runtime's attention operator, but its `qk` output without the mask and bias
+        if not Path(source["source"]).is_dir():
+            raise PowerBertError(f"{model_dir} runs attention as ONNX Runtime's own operator, which OpenVINO does "
+                                 f"not read alike, and its model folder {source['source']} is gone: export the "
+                                 "PoWER model folder with --runtime openvino")
+        logger.info("tracing %s again for OpenVINO (the ONNX Runtime graph's attention is ONNX Runtime's own)",
+                    source["source"])
+        model_dir, source = source["source"], None
     if source is not None:  # an fp32 ONNX export: quantize or convert its graph, no second trace
         if plain:
             raise PowerBertError(f"{model_dir} is an export already; --plain applies to model folders")
         if runtime == "onnxruntime" and not quantize:
             raise PowerBertError(f"{model_dir} is an fp32 ONNX Runtime export already; copy it, or ask for "
                                  "--quantize int8 or --runtime openvino")
+
         model, retention = None, source.get("retention")
         config = load_config(model_dir)
         power_config = PowerConfig.from_pretrained(model_dir) if retention is not None else None
@@ -159,7 +169,8 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
                 pass
             else:
                 logger.info("exporting %s to ONNX", "the plain model" if plain else "the PoWER model")
-                export_onnx_file(model, graph, token_types)
+                fused = runtime == "onnxruntime" and not plain  # the plain one's fusions: ONNX Runtime's optimizer
+                record["fused_operators"] = export_onnx_file(model, graph, token_types, fused)
             if runtime == "openvino":
                 logger.info("converting to OpenVINO IR")
                 convert_to_openvino(graph, tmp / file_name, calibration)

@@ -10,6 +10,7 @@ Attention operator per layer, SkipLayerNormalization, BiasGelu and EmbedLayerNor
 does not fuse graphs from torch.export, so the baseline a user would deploy is this one, not ours.
 """
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -19,6 +20,7 @@ from torch import nn
 
 from ..algorithm.extract import gather_rows
 from ..algorithm.retention import fraction_count
+from ..architectures import attention as attention_ops
 from ..errors import PowerBertError, first_line
 
 
@@ -73,6 +75,50 @@ def _gather_rows(values, index):
     return op.GatherND(values, op.Unsqueeze(index, op.Constant(value_ints=[-1])), batch_dims=1)
 
 
+def _attention(query, key, value, key_mask, bias, heads, scale):
+    """`architectures.attention.fused_attention` in ONNX: ONNX Runtime's MultiHeadAttention."""
+    return _multi_head_attention(query, key, value, key_mask, bias, heads, scale, outputs=1)[0]
+
+
+def _attention_probs(query, key, value, key_mask, bias, heads, scale):
+    """`fused_attention_probs` in ONNX: MultiHeadAttention and a Softmax over its `qk` output (the masked, biased
+    logits)."""
+    from onnxscript import opset18 as op
+
+    context, *_, logits = _multi_head_attention(query, key, value, key_mask, bias, heads, scale, outputs=4)
+    return context, op.Softmax(logits, axis=-1)
+
+
+def _multi_head_attention(query, key, value, key_mask, bias, heads, scale, outputs):
+    from onnxscript import opset18 as op
+    from onnxscript.values import Op, Opset
+
+    mask = None if key_mask is None else op.Cast(key_mask, to=6)  # int32, as the operator takes it
+    multi_head_attention = Op(Opset("com.microsoft", 1), "MultiHeadAttention", _multi_head_attention_schema())
+    return multi_head_attention(query, key, value, None, mask, bias, num_heads=heads, scale=scale, _outputs=outputs)
+
+
+def _multi_head_attention_schema():
+    """The part of ONNX Runtime's MultiHeadAttention schema these graphs use: onnx itself knows no schema for
+    ONNX Runtime's operators, and the exporter builds a call from one."""
+    from onnx.defs import OpSchema
+
+    def parameter(name, type_name):
+        return OpSchema.FormalParameter(name, type_name, param_option=OpSchema.FormalParameterOption.Optional)
+
+    return OpSchema(
+        "MultiHeadAttention", "com.microsoft", 1,
+        inputs=[OpSchema.FormalParameter("query", "T"), OpSchema.FormalParameter("key", "T"),
+                OpSchema.FormalParameter("value", "T"), parameter("bias", "T"), parameter("key_padding_mask", "M"),
+                parameter("attention_bias", "T")],
+        outputs=[OpSchema.FormalParameter("output", "T"), parameter("present_key", "T"),
+                 parameter("present_value", "T"), parameter("qk", "T")],
+        type_constraints=[("T", ["tensor(float)"], "float tensors"), ("M", ["tensor(int32)"], "the key mask")],
+        attributes=[OpSchema.Attribute("num_heads", OpSchema.AttrType.INT, "heads"),
+                    OpSchema.Attribute("scale", OpSchema.AttrType.FLOAT, "factor of the logits")],
+    )
+
+
 def example_length(model: nn.Module) -> int:
     """Tokens in the tracing example: 5, or more where a fraction-mode layer would keep a single vector of 5. The
     tracer takes a size that is 1 in the example for one that is always 1, and the graph would then run at the
@@ -86,9 +132,12 @@ def example_length(model: nn.Module) -> int:
     return length
 
 
-def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
+def export_onnx_file(model: nn.Module, path: Path, token_types: bool, fused: bool = False) -> dict[str, int]:
     """Trace `model` with torch.export into one ONNX file with dynamic batch and length; logits out (an
-    embedding model: its kept vectors and their pooling weights)."""
+    embedding model: its kept vectors and their pooling weights).
+
+    fused (a graph for ONNX Runtime only): each attention as ONNX Runtime's MultiHeadAttention operator, and
+    the products that read the same vectors joined into one. Returns the counts of both (empty if not fused)."""
     tokens = example_length(model)
     ids = 3 + (997 + torch.arange(tokens)) % (model.config.vocab_size - 3)  # real tokens: no pad or special ids
     mask = torch.ones(2, tokens, dtype=torch.long)
@@ -106,11 +155,14 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
             warnings.simplefilter("ignore")
             classifier = getattr(model, "is_classifier", True)
             wrapped = (_LogitsOnly if classifier else _TokenEmbeddings)(model, token_types)
-            program = torch.onnx.export(wrapped, (), kwargs=example, dynamo=True, dynamic_shapes=dynamic,
-                                        custom_translation_table={gather_rows._opoverload: _gather_rows},
-                                        input_names=list(example),
-                                        output_names=["logits"] if classifier else EMBEDDING_OUTPUTS,
-                                        external_data=False, verbose=False)
+            translations = {gather_rows._opoverload: _gather_rows, attention_ops.fused_attention._opoverload: _attention,
+                            attention_ops.fused_attention_probs._opoverload: _attention_probs}
+            with attention_ops.fused_attention_export() if fused else contextlib.nullcontext():
+                program = torch.onnx.export(wrapped, (), kwargs=example, dynamo=True, dynamic_shapes=dynamic,
+                                            custom_translation_table=translations,
+                                            input_names=list(example),
+                                            output_names=["logits"] if classifier else EMBEDDING_OUTPUTS,
+                                            external_data=False, verbose=False)
     except Exception as err:  # the exporter raises many types from deep inside torch.export
         raise PowerBertError(f"ONNX export of {type(model).__name__} failed: {first_line(err)}") from err
     finally:
@@ -123,9 +175,15 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool) -> None:
                                  "example's; the graph would not take other batch sizes or lengths")
     import onnx
 
-    graph = program.model_proto  # a copy, serialised from the exporter's own representation
-    constant_reshape_targets(graph)
-    onnx.save(graph, str(path))
+    proto = program.model_proto  # a copy, serialised from the exporter's own representation
+    constant_reshape_targets(proto)
+    counts = {}
+    if fused:
+        tidy_attention_outputs(proto)
+        counts = {"MultiHeadAttention": sum(node.op_type == "MultiHeadAttention" for node in proto.graph.node),
+                  "projections_joined": join_projections(proto)}
+    onnx.save(proto, str(path))
+    return {name: n for name, n in counts.items() if n}
 
 
 def constant_reshape_targets(model) -> int:
@@ -163,6 +221,85 @@ def constant_reshape_targets(model) -> int:
     before = len(graph.node)
     remove_unused_nodes(model)  # onnxscript's pass: it also drops initializers nothing reads, and sees subgraphs
     return before - len(model.graph.node)
+
+
+def join_projections(model) -> int:
+    """Join the products that read the same vectors (a layer's query, key and value projections) into one wider
+    product and a Split: one matrix product instead of three, which at batch size 1 runs on few rows and pays for
+    each call. Each joined product is MatMul by a constant matrix then Add of a constant bias, as torch.export
+    writes a Linear. Returns the number of products joined away."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    constants = {tensor.name: tensor for tensor in graph.initializer}
+    readers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+
+    def linear(node):  # (MatMul, Add) of a Linear on its input, or None
+        if node.op_type != "MatMul" or node.input[1] not in constants or len(constants[node.input[1]].dims) != 2:
+            return None
+        after = readers.get(node.output[0], [])
+        if len(after) != 1 or after[0].op_type != "Add" or after[0].input[0] != node.output[0]:
+            return None
+        bias = constants.get(after[0].input[1])
+        return (node, after[0]) if bias is not None and len(bias.dims) == 1 else None
+
+    groups: dict[str, list] = {}
+    for node in graph.node:
+        pair = linear(node)
+        if pair is not None:
+            groups.setdefault(node.input[0], []).append(pair)
+    joined, removed, nodes = 0, set(), list(graph.node)
+    for source, pairs in groups.items():
+        if len(pairs) < 2:
+            continue
+        weights = [numpy_helper.to_array(constants[matmul.input[1]]) for matmul, _ in pairs]
+        biases = [numpy_helper.to_array(constants[add.input[1]]) for _, add in pairs]
+        name = f"{pairs[0][0].output[0]}_joined"
+        graph.initializer.extend([numpy_helper.from_array(np.concatenate(weights, axis=1), f"{name}_weight"),
+                                  numpy_helper.from_array(np.concatenate(biases), f"{name}_bias"),
+                                  numpy_helper.from_array(np.asarray([w.shape[1] for w in weights], np.int64),
+                                                          f"{name}_split")])
+        new = [helper.make_node("MatMul", [source, f"{name}_weight"], [f"{name}_product"], name=f"{name}_matmul"),
+               helper.make_node("Add", [f"{name}_product", f"{name}_bias"], [f"{name}_sum"], name=f"{name}_add"),
+               helper.make_node("Split", [f"{name}_sum", f"{name}_split"], [add.output[0] for _, add in pairs],
+                                axis=-1, name=f"{name}_split")]
+        at = nodes.index(pairs[0][0])
+        nodes[at:at] = new
+        removed.update(id(node) for pair in pairs for node in pair)
+        joined += len(pairs) - 1
+    del graph.node[:]
+    graph.node.extend(node for node in nodes if id(node) not in removed)
+    if joined:
+        from onnxscript.optimizer import remove_unused_nodes
+
+        remove_unused_nodes(model)  # the separate matrices nothing reads any more
+    return joined
+
+
+def tidy_attention_outputs(model) -> None:
+    """Unname the outputs of MultiHeadAttention that nothing reads (its key and value caches, and `qk` where no
+    probabilities are needed), so that ONNX Runtime does not write them; type the `qk` outputs that are read,
+    which ONNX Runtime's type inference leaves open."""
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    read = {name for node in graph.node for name in node.input} | {value.name for value in graph.output}
+    dropped = set()
+    for node in graph.node:
+        if node.op_type == "MultiHeadAttention":
+            for i, name in enumerate(node.output):
+                if i and name not in read:
+                    node.output[i] = ""
+                    dropped.add(name)
+            if len(node.output) > 3 and node.output[3]:
+                graph.value_info.append(helper.make_tensor_value_info(node.output[3], TensorProto.FLOAT, None))
+    kept = [value for value in graph.value_info if value.name not in dropped]
+    del graph.value_info[:]
+    graph.value_info.extend(kept)
 
 
 def quantize_onnx_int8(source: Path, target: Path, reduce_range: bool = False) -> None:

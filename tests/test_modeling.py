@@ -213,8 +213,8 @@ def test_attention_probabilities_a_few_inputs_at_a_time_give_the_same_logits(mod
 
     power = get_power_model(tiny_classifier(model_type, initializer_range=0.5), PowerConfig([8, 5, 3])).eval()
     ids, mask = padded_batch([12, 9, 4], width=14)
-    steps, original = [], modeling._probs_step
-    monkeypatch.setattr(modeling, "_probs_step", lambda query, *args: (steps.append(query.shape[0]),
+    steps, original = [], modeling.explicit_attention
+    monkeypatch.setattr(modeling, "explicit_attention", lambda query, *args: (steps.append(query.shape[0]),
                                                                        original(query, *args))[1])
     with torch.no_grad():
         whole = power(ids, mask).logits

@@ -27,7 +27,13 @@ from .algorithm.extract import SoftExtract, absorb_weights, gather_positions, ha
 from .algorithm.retention import CONFIG_NAME, FRACTION_BINS, PowerConfig, flop_fraction, fraction_count, validate_retention
 from .algorithm.significance import random_scores, significance_scores
 from .architectures.adapters import check_supported, get_adapter, max_input_length
-from .architectures.attention import fused_attention, fused_attention_probs, use_fused_attention
+from .architectures.attention import (
+    additive_mask,
+    explicit_attention,
+    fused_attention,
+    fused_attention_probs,
+    use_fused_attention,
+)
 from .errors import PowerBertError, first_line
 from .pipeline_support import register_for_pipelines
 from .files import write_directory_atomic
@@ -281,11 +287,11 @@ class PowerModel(nn.Module):
         dropout = self.adapter.attention_dropout if self.training else 0.0
         keep_keys = None if mask is None else mask[:, None, None, :].bool()
         if need_probs:
-            additive = _additive_mask(keep_keys, bias, query.dtype)
+            additive = additive_mask(keep_keys, bias, query.dtype)
             context, attention = _attention_with_probs(query, key, value, additive, scale, dropout, self.training)
         else:
             attention = None
-            attn_mask = keep_keys if bias is None else _additive_mask(keep_keys, bias, bias.dtype)
+            attn_mask = keep_keys if bias is None else additive_mask(keep_keys, bias, bias.dtype)
             context = F.scaled_dot_product_attention(
                 query, key, value, attn_mask=attn_mask, dropout_p=dropout, scale=scale)
         return context.transpose(1, 2).reshape(batch, query.shape[2], -1), attention
@@ -334,31 +340,11 @@ def _attention_with_probs(query: torch.Tensor, key: torch.Tensor, value: torch.T
         step = max(1, LOGITS_PER_STEP // (heads * width * keys))
         if step < batch:
             per_row = additive is not None and additive.shape[0] > 1
-            parts = [_probs_step(query[i:i + step], key[i:i + step], value[i:i + step],
-                                 additive[i:i + step] if per_row else additive, scale, dropout, training)
+            parts = [explicit_attention(query[i:i + step], key[i:i + step], value[i:i + step],
+                                        additive[i:i + step] if per_row else additive, scale, dropout, training)
                      for i in range(0, batch, step)]
             return torch.cat([context for context, _ in parts]), torch.cat([probs.mean(dim=1) for _, probs in parts])
-    return _probs_step(query, key, value, additive, scale, dropout, training)
-
-
-def _probs_step(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, additive: torch.Tensor | None,
-                scale: float, dropout: float, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Explicit attention on a few inputs; the scale goes on the queries and the mask and bias in one addition in
-    place, since every pass over the logits costs as much as the product itself on long inputs."""
-    logits = (query * scale) @ key.transpose(-1, -2)
-    if additive is not None:
-        logits += additive  # in place: the product's backward does not need its output
-    probs = logits.softmax(dim=-1)
-    return F.dropout(probs, dropout, training) @ value, probs
-
-
-def _additive_mask(keep_keys: torch.Tensor | None, bias: torch.Tensor | None,
-                   dtype: torch.dtype) -> torch.Tensor | None:
-    """What attention adds to its logits: the position bias (or zeros) with masked keys at the lowest number, not
-    -inf, so that no row can turn into NaN; the bias alone (or None) where no key is masked."""
-    if keep_keys is None:
-        return bias
-    return torch.where(keep_keys, 0.0 if bias is None else bias, torch.finfo(dtype).min).to(dtype)
+    return explicit_attention(query, key, value, additive, scale, dropout, training)
 
 
 def carry_forward(carry: torch.Tensor, positions: torch.Tensor, hidden: torch.Tensor,

@@ -132,7 +132,6 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, quantize: st
         if runtime == "onnxruntime" and not quantize:
             raise PowerBertError(f"{model_dir} is an fp32 ONNX Runtime export already; copy it, or ask for "
                                  "--quantize int8 or --runtime openvino")
-
         model, retention = None, source.get("retention")
         config = load_config(model_dir)
         power_config = PowerConfig.from_pretrained(model_dir) if retention is not None else None

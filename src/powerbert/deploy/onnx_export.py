@@ -155,7 +155,8 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool, fused: boo
             warnings.simplefilter("ignore")
             classifier = getattr(model, "is_classifier", True)
             wrapped = (_LogitsOnly if classifier else _TokenEmbeddings)(model, token_types)
-            translations = {gather_rows._opoverload: _gather_rows, attention_ops.fused_attention._opoverload: _attention,
+            translations = {gather_rows._opoverload: _gather_rows,
+                            attention_ops.fused_attention._opoverload: _attention,
                             attention_ops.fused_attention_probs._opoverload: _attention_probs}
             with attention_ops.fused_attention_export() if fused else contextlib.nullcontext():
                 program = torch.onnx.export(wrapped, (), kwargs=example, dynamo=True, dynamic_shapes=dynamic,

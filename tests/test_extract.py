@@ -8,9 +8,9 @@ from powerbert.algorithm.extract import (
 )
 
 
-def test_select_kept_forces_cls_and_keeps_original_order():
+def test_select_kept_forces_cls_first_then_rank_order():
     scores = torch.tensor([[0.0, 5.0, 1.0, 9.0, 3.0]])
-    assert select_kept(scores, 3).tolist() == [[0, 1, 3]]  # [CLS] + the two best, sorted by position
+    assert select_kept(scores, 3).tolist() == [[0, 3, 1]]  # [CLS], then the two best, best first
 
 
 def test_hard_extract_gathers_vectors_and_mask():
@@ -23,7 +23,7 @@ def test_hard_extract_gathers_vectors_and_mask():
     assert kept.shape == (2, 3, 3)
     # original positions travel with the vectors (the short input's third slot is any of its padding)
     assert kept_positions[0].tolist() == [0, 2, 4] and kept_positions[1, :2].tolist() == [0, 1]
-    assert kept[0, :, 0].tolist() == [0.0, 2.0, 4.0]  # positions 0, 2, 4
+    assert kept[0, :, 0].tolist() == [0.0, 2.0, 4.0]  # positions 0, 2, 4: [CLS], then by score
     # the short input keeps both its real tokens, then padding; the mask stays right-padded
     assert kept[1, :2, 0].tolist() == [5.0, 6.0]
     assert kept_mask.tolist() == [[1, 1, 1], [1, 1, 0]]

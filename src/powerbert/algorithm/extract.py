@@ -52,15 +52,14 @@ class SoftExtract(nn.Module):
         self.retention.clamp_(0.0, 1.0)
 
 
-def select_kept(scores: torch.Tensor, keep: int, ranked: bool = False):
-    """Positions to keep (batch, keep): [CLS] plus the keep-1 most significant others, in original order.
+def select_kept(scores: torch.Tensor, keep: int) -> torch.Tensor:
+    """Positions to keep (batch, keep): [CLS] first, then the keep-1 most significant others, in rank order.
 
-    ranked=True also returns each kept position's rank (0 = [CLS], then by significance), (batch, keep).
+    Rank order, not original order: attention does not depend on where a vector sits (positions travel with the
+    vectors where an encoder needs them), and an exported graph then needs one top-k and no sort.
     """
     scores = F.pad(scores[:, 1:], (1, 0), value=float("inf"))  # [CLS] first: one Pad in an exported graph
-    top = torch.topk(scores, keep, dim=1, sorted=ranked).indices  # sorted: in rank order
-    index, rank = torch.sort(top, dim=1)
-    return (index, rank) if ranked else index
+    return torch.topk(scores, keep, dim=1).indices
 
 
 def hard_extract(
@@ -75,13 +74,10 @@ def hard_extract(
     each input keeps only its own count; the batch keeps `keep` (the largest) and the vectors ranked beyond an
     input's count are masked.
     """
-    if row_keep is None:
-        index, rank = select_kept(scores, keep), None
-    else:
-        index, rank = select_kept(scores, keep, ranked=True)
-    mask, *gathered = gather_positions(index, attention_mask, *tensors)
-    if rank is not None:
-        mask = mask * (rank < row_keep[:, None]).to(mask.dtype)
+    mask, *gathered = gather_positions(select_kept(scores, keep), attention_mask, *tensors)
+    if row_keep is not None:  # the kept vectors are in rank order: the first row_keep of each input stay
+        rank = torch.arange(mask.shape[1], device=mask.device)
+        mask = mask * (rank[None, :] < row_keep[:, None]).to(mask.dtype)
     return (mask, *gathered)
 
 

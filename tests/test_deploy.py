@@ -149,15 +149,20 @@ def test_the_graph_eliminates_inside_it(bert_export):
 
 def test_onnx_runtimes_graph_runs_attention_as_one_operator_and_joins_the_projections(tmp_path):
     """Layer 1 eliminates (MultiHeadAttention with its logits out, for the scores), layer 2 keeps [CLS] alone
-    (MultiHeadAttention of one query, no logits), layer 3 sees one vector (no attention): PyTorch's logits, with
-    and without padding."""
+    (MultiHeadAttention of one query, no logits), layer 3 sees one vector (no attention; its value and output
+    products folded into one); the embeddings one operator: PyTorch's logits, with and without padding."""
     import onnx
 
     power = get_power_model(tiny_classifier("bert"), PowerConfig([6, 1, 1])).eval()
     power.save_pretrained(tmp_path / "power")
     record = export(tmp_path / "power", tmp_path / "onnx")
-    assert record["fused_operators"] == {"MultiHeadAttention": 2, "projections_joined": 3}  # Q, K, V; then K, V
+    assert record["fused_operators"] == {"MultiHeadAttention": 2, "EmbedLayerNormalization": 1,
+                                         "projections_joined": 3, "products_folded": 1}  # Q, K, V; then K, V
     nodes = onnx.load(str(tmp_path / "onnx" / "model.onnx")).graph.node
+    products = [node for node in nodes if node.op_type == "MatMul"]
+    # layer 1: joined projections, output, two feed-forward, the scores' sum over the query rows; layer 2: the
+    # same and the query of [CLS], no scores; layer 3: value and output folded into one, two feed-forward
+    assert len(products) == 5 + 5 + 3 and [n.op_type for n in nodes].count("LayerNormalization") == 2 * 3
     attention = [node for node in nodes if node.op_type == "MultiHeadAttention"]
     # outputs: the context, no key or value caches, and the logits only where the layer scores
     assert [sum(map(bool, node.output)) for node in attention] == [2, 1] and attention[0].output[3]

@@ -182,7 +182,9 @@ def export_onnx_file(model: nn.Module, path: Path, token_types: bool, fused: boo
     if fused:
         tidy_attention_outputs(proto)
         counts = {"MultiHeadAttention": sum(node.op_type == "MultiHeadAttention" for node in proto.graph.node),
-                  "projections_joined": join_projections(proto)}
+                  "EmbedLayerNormalization": fuse_embeddings(proto),
+                  "projections_joined": join_projections(proto),
+                  "products_folded": fold_products(proto)}
     onnx.save(proto, str(path))
     return {name: n for name, n in counts.items() if n}
 
@@ -234,23 +236,11 @@ def join_projections(model) -> int:
 
     graph = model.graph
     constants = {tensor.name: tensor for tensor in graph.initializer}
-    readers: dict[str, list] = {}
-    for node in graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
-
-    def linear(node):  # (MatMul, Add) of a Linear on its input, or None
-        if node.op_type != "MatMul" or node.input[1] not in constants or len(constants[node.input[1]].dims) != 2:
-            return None
-        after = readers.get(node.output[0], [])
-        if len(after) != 1 or after[0].op_type != "Add" or after[0].input[0] != node.output[0]:
-            return None
-        bias = constants.get(after[0].input[1])
-        return (node, after[0]) if bias is not None and len(bias.dims) == 1 else None
+    readers = _readers(graph)
 
     groups: dict[str, list] = {}
     for node in graph.node:
-        pair = linear(node)
+        pair = _linear(node, constants, readers)
         if pair is not None:
             groups.setdefault(node.input[0], []).append(pair)
     joined, removed, nodes = 0, set(), list(graph.node)
@@ -279,6 +269,151 @@ def join_projections(model) -> int:
 
         remove_unused_nodes(model)  # the separate matrices nothing reads any more
     return joined
+
+
+def _readers(graph) -> dict[str, list]:
+    """Each value's name to the nodes that read it."""
+    readers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    return readers
+
+
+def _linear(node, constants: dict, readers: dict):
+    """(MatMul, Add) where `node` is the product of a Linear as torch.export writes it (a constant matrix, then the
+    only reader adds a constant bias), else None."""
+    if node.op_type != "MatMul" or node.input[1] not in constants or len(constants[node.input[1]].dims) != 2:
+        return None
+    after = readers.get(node.output[0], [])
+    if len(after) != 1 or after[0].op_type != "Add" or after[0].input[0] != node.output[0]:
+        return None
+    bias = constants.get(after[0].input[1])
+    return (node, after[0]) if bias is not None and len(bias.dims) == 1 else None
+
+
+def fuse_embeddings(model) -> int:
+    """Write the embeddings as ONNX Runtime's EmbedLayerNormalization where they are its math: a LayerNormalization
+    of the sum of a word lookup (by input_ids), a position lookup at positions 0..n-1 and, optionally, a segment
+    lookup (by token_type_ids); what ONNX Runtime's transformer optimizer writes into the plain graph. One operator
+    instead of eight at every input. Encoders whose positions depend on padding (RoBERTa, MPNet) keep theirs.
+    Returns the number of operators written (0 or 1)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    constants = {tensor.name: tensor for tensor in graph.initializer}
+    producer = {name: node for node in graph.node for name in node.output}
+    readers, inputs = _readers(graph), {value.name for value in graph.input}
+
+    def constant(name):
+        return numpy_helper.to_array(constants[name]) if name in constants else None
+
+    def positions_from_zero(name):  # a Slice of a constant 0, 1, 2, ... from 0 in steps of 1
+        node = producer.get(name)
+        if node is None or node.op_type != "Slice" or constant(node.input[0]) is None:
+            return False
+        table, starts = constant(node.input[0]).reshape(-1), constant(node.input[1])
+        steps = constant(node.input[4]) if len(node.input) > 4 and node.input[4] else np.ones(1)
+        return (starts is not None and not starts.any() and steps is not None and (steps == 1).all()
+                and np.array_equal(table, np.arange(table.size)))
+
+    def lookups(name, nodes):  # the Gathers an Add tree sums, or None if it sums anything else
+        node = producer.get(name)
+        if node is None or len(readers.get(name, [])) != 1:
+            return None
+        if node.op_type == "Add":
+            parts = [lookups(part, nodes + [node]) for part in node.input]
+            return None if None in parts else parts[0] + parts[1]
+        if node.op_type == "Gather" and node.input[0] in constants and all(a.i == 0 for a in node.attribute):
+            return [(node, nodes)]
+        return None
+
+    def embedding(norm):  # {role: Gather} and the nodes it replaces, where `norm` ends BERT's embeddings
+        axis = next((a.i for a in norm.attribute if a.name == "axis"), -1)
+        found = lookups(norm.input[0], []) if len(norm.input) == 3 and axis in (-1, 2) else None
+        roles = {}
+        for gather, _ in found or []:
+            index = gather.input[1]
+            role = ("word" if index == "input_ids" else "segment" if index == "token_type_ids" and index in inputs
+                    else "position" if positions_from_zero(index) else None)
+            if role is None or role in roles:
+                return None
+            roles[role] = gather
+        if not {"word", "position"} <= set(roles):
+            return None
+        return roles, {id(norm)} | {id(node) for gather, adds in found for node in [gather, *adds]}
+
+    norm, match = next(((node, match) for node in graph.node if node.op_type == "LayerNormalization"
+                        for match in [embedding(node)] if match), (None, None))
+    if match is None:
+        return 0
+    roles, removed = match
+    epsilon = next((a.f for a in norm.attribute if a.name == "epsilon"), 1e-5)
+    segment = roles.get("segment")
+    new = [helper.make_node("Cast", ["input_ids"], ["input_ids_int32"], to=6, name="input_ids_int32")]
+    if segment is not None:
+        new.append(helper.make_node("Cast", ["token_type_ids"], ["token_type_ids_int32"], to=6,
+                                    name="token_type_ids_int32"))
+    new.append(helper.make_node(
+        "EmbedLayerNormalization",
+        ["input_ids_int32", "token_type_ids_int32" if segment is not None else "", roles["word"].input[0],
+         roles["position"].input[0], segment.input[0] if segment is not None else "", norm.input[1], norm.input[2]],
+        [norm.output[0], "embedding_mask_index"],  # the second output unread, but its type inference needs it
+        domain="com.microsoft", epsilon=epsilon, name="EmbedLayerNormalization"))
+    nodes = list(graph.node)
+    at = nodes.index(norm)
+    nodes[at:at + 1] = new
+    del graph.node[:]
+    graph.node.extend(node for node in nodes if id(node) not in removed)
+    if not any(entry.domain == "com.microsoft" for entry in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    from onnxscript.optimizer import remove_unused_nodes
+
+    remove_unused_nodes(model)  # the position Slice and its shape arithmetic, where nothing else reads them
+    return 1
+
+
+def fold_products(model) -> int:
+    """Fold a Linear that only feeds another Linear into one product: x W1 + b1 then W2, b2 is x (W1 W2) +
+    (b1 W2 + b2). A layer that sees a single vector has attention equal to its values, so its value and output
+    projections follow each other; folded, that layer runs one product fewer. Only where the folded matrix is no
+    larger than the two. Returns the number of products folded away."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    graph = model.graph
+    constants = {tensor.name: tensor for tensor in graph.initializer}
+    readers = _readers(graph)
+
+    folded, removed = 0, set()
+    for node in list(graph.node):
+        first = _linear(node, constants, readers)
+        if first is None or id(node) in removed:
+            continue
+        after = readers.get(first[1].output[0], [])
+        second = _linear(after[0], constants, readers) if len(after) == 1 and after[0].input[0] == first[1].output[0] else None
+        if second is None:
+            continue
+        w1, b1, w2, b2 = (numpy_helper.to_array(constants[n.input[1]]).astype(np.float64)
+                          for n in (*first, *second))
+        if w1.shape[0] * w2.shape[1] > w1.size + w2.size:
+            continue
+        name = f"{second[0].output[0]}_folded"
+        graph.initializer.extend([numpy_helper.from_array((w1 @ w2).astype(np.float32), f"{name}_weight"),
+                                  numpy_helper.from_array((b1 @ w2 + b2).astype(np.float32), f"{name}_bias")])
+        first[0].input[1], second[1].input[1] = f"{name}_weight", f"{name}_bias"
+        second[1].input[0] = first[0].output[0]  # x (W1 W2), plus the folded bias, into the second's output
+        removed.update({id(first[1]), id(second[0])})
+        folded += 1
+    if folded:
+        from onnxscript.optimizer import remove_unused_nodes
+
+        kept = [node for node in graph.node if id(node) not in removed]
+        del graph.node[:]
+        graph.node.extend(kept)
+        remove_unused_nodes(model)
+    return folded
 
 
 def tidy_attention_outputs(model) -> None:

@@ -262,12 +262,8 @@ def join_projections(model) -> int:
         nodes[at:at] = new
         removed.update(id(node) for pair in pairs for node in pair)
         joined += len(pairs) - 1
-    del graph.node[:]
-    graph.node.extend(node for node in nodes if id(node) not in removed)
     if joined:
-        from onnxscript.optimizer import remove_unused_nodes
-
-        remove_unused_nodes(model)  # the separate matrices nothing reads any more
+        _replace_nodes(model, nodes, removed)  # and the separate matrices nothing reads any more
     return joined
 
 
@@ -278,6 +274,16 @@ def _readers(graph) -> dict[str, list]:
         for name in node.input:
             readers.setdefault(name, []).append(node)
     return readers
+
+
+def _replace_nodes(model, nodes: list, removed: set) -> None:
+    """Make `nodes`, less those whose id is in `removed`, the graph's nodes; then drop what nothing reads any more
+    (onnxscript's pass: it also drops initializers nothing reads, and sees subgraphs)."""
+    from onnxscript.optimizer import remove_unused_nodes
+
+    del model.graph.node[:]
+    model.graph.node.extend(node for node in nodes if id(node) not in removed)
+    remove_unused_nodes(model)
 
 
 def _linear(node, constants: dict, readers: dict):
@@ -364,13 +370,9 @@ def fuse_embeddings(model) -> int:
     nodes = list(graph.node)
     at = nodes.index(norm)
     nodes[at:at + 1] = new
-    del graph.node[:]
-    graph.node.extend(node for node in nodes if id(node) not in removed)
     if not any(entry.domain == "com.microsoft" for entry in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-    from onnxscript.optimizer import remove_unused_nodes
-
-    remove_unused_nodes(model)  # the position Slice and its shape arithmetic, where nothing else reads them
+    _replace_nodes(model, nodes, removed)  # and the position Slice's shape arithmetic, where nothing else reads it
     return 1
 
 
@@ -388,11 +390,11 @@ def fold_products(model) -> int:
 
     folded, removed = 0, set()
     for node in list(graph.node):
-        first = _linear(node, constants, readers)
-        if first is None or id(node) in removed:
+        first = None if id(node) in removed else _linear(node, constants, readers)
+        if first is None:
             continue
         after = readers.get(first[1].output[0], [])
-        second = _linear(after[0], constants, readers) if len(after) == 1 and after[0].input[0] == first[1].output[0] else None
+        second = _linear(after[0], constants, readers) if len(after) == 1 else None
         if second is None:
             continue
         w1, b1, w2, b2 = (numpy_helper.to_array(constants[n.input[1]]).astype(np.float64)
@@ -407,12 +409,7 @@ def fold_products(model) -> int:
         removed.update({id(first[1]), id(second[0])})
         folded += 1
     if folded:
-        from onnxscript.optimizer import remove_unused_nodes
-
-        kept = [node for node in graph.node if id(node) not in removed]
-        del graph.node[:]
-        graph.node.extend(kept)
-        remove_unused_nodes(model)
+        _replace_nodes(model, list(graph.node), removed)  # and the separate matrices
     return folded
 
 
